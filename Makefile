@@ -1,0 +1,124 @@
+# upcall-tools: libupcall, the tools, the guest stub, tests.
+VERSION := 0.1.0
+SOVERSION := 0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+# SAN=1 builds everything with AddressSanitizer and UBSan into build-san/.
+ifeq ($(SAN),1)
+B ?= build-san
+CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+B ?= build
+endif
+
+WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -DUPCALL_VERSION='"$(VERSION)"' \
+	-DUPCALL_TOOLS_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_PIC := $(LIB_SRC:%.c=$(B)/%.pic.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/common/*.c))
+# Every cmd/<tool>/ but common/ and upcall-stub/ is a tool built from its
+# own sources plus cmd/common/.
+TOOLS := $(filter-out common upcall-stub,$(notdir $(wildcard cmd/*)))
+STUB_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/upcall-stub/*.c))
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+SONAME := libupcall.so.$(SOVERSION)
+SHLIB := $(B)/libupcall.so.$(VERSION)
+STLIB := $(B)/libupcall.a
+TOOL_LIBS := -ljansson -lyaml -lreadline
+PROGS := $(TOOLS:%=$(B)/%) $(B)/upcall-stub
+
+all: $(SHLIB) $(B)/libupcall.so $(STLIB) $(B)/libupcall.pc $(PROGS) $(UNIT_BIN)
+
+$(B)/%.pic.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(OBJ_FLAGS) -MMD -MP -c $< -o $@
+
+# Only what the library marks UPCALL_EXPORT is visible, in .so and .a alike.
+$(LIB_OBJ): OBJ_FLAGS := -fvisibility=hidden
+
+$(SHLIB): $(LIB_PIC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
+		-Wl,-z,defs -o $@ $^
+$(B)/libupcall.so: $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libupcall.pc: lib/libupcall.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# The tools link libupcall statically: one file to copy into a VM host image.
+define tool_rule
+$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STLIB)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(B)/upcall-stub: $(STUB_OBJ) $(STLIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^
+
+$(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(STLIB) $(LDFLAGS)
+
+deps-test:
+	@scripts/deps test
+
+deps-demo:
+	@scripts/deps demo
+
+test: deps-test all
+	@B=$(B) tests/run-all
+
+demo: deps-demo all
+	@B=$(B) scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/upcall \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libupcall.so
+	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/upcall/upcall.h include/upcall/wire.h $(DESTDIR)$(INCLUDEDIR)/upcall/
+	install -m 0644 $(B)/libupcall.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) \
+		$(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+		$(DESTDIR)$(LIBDIR)/libupcall.so $(DESTDIR)$(LIBDIR)/libupcall.a \
+		$(DESTDIR)$(INCLUDEDIR)/upcall/upcall.h $(DESTDIR)$(INCLUDEDIR)/upcall/wire.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/upcall
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test demo install uninstall clean deps-test deps-demo
+.DELETE_ON_ERROR:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

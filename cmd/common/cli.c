@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Verb-table dispatch shared by the suite's binaries.  The command words are
+ * located first, then argv (minus those words) is parsed by the command's
+ * own argp with the global options as a child, so options may come before
+ * or after the command.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	OPT_PORT = 0x100,
+	OPT_ARCH,
+	OPT_OUTPUT,
+};
+
+static const struct argp_option global_options[] = {
+	{ "vm", 'm', "TARGET", 0,
+	  "The VM: socket PATH, unix:PATH or vsock:CID[:PORT] (default: $UPCALL_VM)", 0 },
+	{ "port", OPT_PORT, "PORT", 0, "Guest vsock port (default 219)", 0 },
+	{ "arch", OPT_ARCH, "ARCH", 0, "Guest architecture: x86_64 or aarch64 (default: this host's)", 0 },
+	{ "timeout", 't', "SECONDS", 0, "Give up on any step after SECONDS (default 5)", 0 },
+	{ "output", 'o', "FORMAT", 0, "text or json", 0 },
+	{ "verbose", 'v', NULL, 0, "Hex dump every frame on stderr", 0 },
+	{ 0 }
+};
+
+static error_t global_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *cli = state->input;
+	char err[160];
+	unsigned long v;
+	double secs;
+	char *end;
+
+	switch (key) {
+	case 'm':
+		cli->vm = arg;
+		break;
+	case OPT_PORT:
+		if (parse_uint(arg, 1, UPCALL_MAX_PORT, &v, "port", err, sizeof(err)))
+			argp_error(state, "%s", err);
+		cli->port = (uint32_t)v;
+		break;
+	case OPT_ARCH:
+		if (upcall_arch_parse(arg, &cli->arch))
+			argp_error(state, "unknown architecture \"%s\" (x86_64 or aarch64)", arg);
+		break;
+	case 't':
+		errno = 0;
+		secs = strtod(arg, &end);
+		if (errno || *end || end == arg || !(secs > 0) || secs > 86400)
+			argp_error(state, "timeout \"%s\" must be a number of seconds in (0, 86400]", arg);
+		cli->timeout_ms = (int)(secs * 1000 + 0.5);
+		if (cli->timeout_ms < 1)
+			cli->timeout_ms = 1;
+		break;
+	case 'o':
+		if (strcmp(arg, "text") == 0)
+			cli->output = OUTPUT_TEXT;
+		else if (strcmp(arg, "json") == 0)
+			cli->output = OUTPUT_JSON;
+		else
+			argp_error(state, "unknown output format \"%s\" (text or json)", arg);
+		break;
+	case 'v':
+		cli->verbose++;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp cli_global_argp = {
+	.options = global_options,
+	.parser = global_parse,
+};
+
+void cli_init(struct cli *cli, const char *prog)
+{
+	memset(cli, 0, sizeof(*cli));
+	cli->prog = prog;
+	cli->arch = upcall_host_arch();
+	cli->timeout_ms = 5000;
+}
+
+void cli_free(struct cli *cli)
+{
+	upcall_session_free(cli->session);
+	cli->session = NULL;
+	json_decref(cli->result);
+	cli->result = NULL;
+}
+
+int cli_exit_code(enum upcall_status st)
+{
+	switch (st) {
+	case UPCALL_OK: return EXIT_DONE;
+	case UPCALL_ERR_GUEST: return EXIT_REFUSED;
+	case UPCALL_ERR_PARTIAL: return EXIT_PARTIAL;
+	case UPCALL_ERR_INVALID: return EXIT_USAGE;
+	case UPCALL_ERR_UNREACHABLE: return EXIT_UNREACHABLE;
+	case UPCALL_ERR_TIMEOUT: return EXIT_TIMEOUT;
+	case UPCALL_ERR_PROTOCOL: return EXIT_PROTOCOL;
+	case UPCALL_ERR_CANCELLED: return EXIT_CANCELLED;
+	case UPCALL_ERR_SYSTEM: break;
+	}
+	return EXIT_OSERR;
+}
+
+static bool option_in(const struct argp_option *o, const char *word,
+		      bool is_long, size_t nlen)
+{
+	for (; o && (o->name || o->key); o++) {
+		if (!o->arg || (o->flags & OPTION_ARG_OPTIONAL))
+			continue;
+		if (is_long && o->name && strlen(o->name) == nlen &&
+		    strncmp(o->name, word + 2, nlen) == 0)
+			return true;
+		if (!is_long && o->key == word[1])
+			return true;
+	}
+	return false;
+}
+
+/* Does this option (global or of any command) take a separate value? */
+static bool option_takes_arg(const struct cli_cmd *const *tables,
+			     const char *word)
+{
+	bool is_long = word[1] == '-';
+	size_t nlen = strcspn(word + 2, "=");
+	const struct cli_cmd *c;
+
+	if (is_long && word[2 + nlen] == '=')
+		return false;	/* --opt=value carries its value */
+	if (!is_long && word[2])
+		return false;	/* -t5 */
+	if (option_in(global_options, word, is_long, nlen))
+		return true;
+	for_each_cmd(c, tables)
+		if (option_in(c->options, word, is_long, nlen))
+			return true;
+	return false;
+}
+
+/* Indexes of the first two words that are not options or option values. */
+static void find_words(const struct cli_cmd *const *tables, int argc,
+		       char **argv, int *w1, int *w2)
+{
+	*w1 = *w2 = -1;
+	for (int i = 1; i < argc && *w2 < 0; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][0] == '-' && argv[i][1]) {
+			if (option_takes_arg(tables, argv[i]))
+				i++;
+			continue;
+		}
+		if (*w1 < 0)
+			*w1 = i;
+		else
+			*w2 = i;
+	}
+}
+
+const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
+				  const char *object, const char *verb,
+				  bool *two_words)
+{
+	const struct cli_cmd *c;
+
+	for_each_cmd(c, tables) {
+		if (strcmp(c->object, object) != 0)
+			continue;
+		if (!c->verb) {
+			*two_words = false;
+			return c;
+		}
+		if (verb && strcmp(c->verb, verb) == 0) {
+			*two_words = true;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static char *commands_doc(const char *prog,
+			  const struct cli_cmd *const *tables, const char *doc)
+{
+	const struct cli_cmd *c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%s\v" "Commands:\n", doc);
+	for_each_cmd(c, tables) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s%s%s %s", c->object,
+			 c->verb ? " " : "", c->verb ? c->verb : "",
+			 c->args_doc ? c->args_doc : "");
+		fprintf(f, "  %-18s %s\n", name, c->summary);
+	}
+	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n\n%s\n",
+		prog, CLI_EXIT_CODES_DOC);
+	fclose(f);
+	return buf;
+}
+
+/* Top level: no command found; handles --help, --version, usage errors. */
+static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
+		      const char *doc, int argc, char **argv,
+		      unsigned int flags, const char *unknown)
+{
+	char *full_doc = commands_doc(cli->prog, tables, doc);
+	struct argp argp = {
+		.options = global_options,
+		.parser = global_parse,
+		.args_doc = "COMMAND [ARGS...]",
+		.doc = full_doc,
+	};
+	int rc;
+
+	if (unknown) {
+		free(full_doc);
+		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s\" (see '%s --help')",
+				unknown, cli->prog);
+	}
+	rc = argp_parse(&argp, argc, argv, flags | ARGP_NO_ARGS, NULL, cli);
+	free(full_doc);
+	if (rc)
+		return EXIT_USAGE;
+	return cli_fail(cli, EXIT_USAGE, "no command given (see '%s --help')", cli->prog);
+}
+
+/* Hands the global options their input, then defers to the command. */
+static error_t dispatch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_parse *p = state->input;
+
+	if (key == ARGP_KEY_INIT)
+		state->child_inputs[0] = p->cli;
+	return p->cmd->parser ? p->cmd->parser(key, arg, state) : ARGP_ERR_UNKNOWN;
+}
+
+int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
+	     const char *doc, int argc, char **argv, unsigned int flags)
+{
+	const struct cli_cmd *cmd = NULL;
+	bool two_words = false;
+	int w1, w2, nargc = 0, rc;
+	char **nargv, cmdname[64], *cmd_doc;
+	void *args;
+
+	find_words(tables, argc, argv, &w1, &w2);
+	if (w1 >= 0)
+		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
+	if (!cmd) {
+		char word[128];
+
+		if (w1 >= 0)
+			snprintf(word, sizeof(word), "%s%s%s", argv[w1],
+				 w2 >= 0 ? " " : "", w2 >= 0 ? argv[w2] : "");
+		return no_command(cli, tables, doc, argc, argv, flags,
+				  w1 >= 0 ? word : NULL);
+	}
+
+	snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
+		 two_words ? " " : "", two_words ? cmd->verb : "");
+	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	args = calloc(1, cmd->args_size ? cmd->args_size : 1);
+	if (asprintf(&cmd_doc, "%s%s%s", cmd->summary,
+		     cmd->alias_of ? "\vAlias of: " : "",
+		     cmd->alias_of ? cmd->alias_of : "") < 0)
+		cmd_doc = NULL;
+	if (!nargv || !args || !cmd_doc) {
+		fprintf(stderr, "%s: out of memory\n", cli->prog);
+		rc = EXIT_OSERR;
+		goto out;
+	}
+	/* argv[0] becomes "prog object verb" so argp's usage line reads right. */
+	char prog_and_cmd[160];
+
+	snprintf(prog_and_cmd, sizeof(prog_and_cmd), "%s %s", cli->prog, cmdname);
+	nargv[nargc++] = prog_and_cmd;
+	for (int i = 1; i < argc; i++)
+		if (i != w1 && !(two_words && i == w2))
+			nargv[nargc++] = argv[i];
+
+	{
+		const struct argp_child children[] = {
+			{ &cli_global_argp, 0, "Global options:", 1 },
+			{ 0 }
+		};
+		struct cli_parse input = { .cli = cli, .args = args, .cmd = cmd };
+		struct argp argp = {
+			.options = cmd->options,
+			.parser = dispatch_parse,
+			.args_doc = cmd->args_doc,
+			.doc = cmd_doc,
+			.children = children,
+		};
+
+		rc = argp_parse(&argp, nargc, nargv, flags, NULL, &input);
+	}
+	if (rc) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	cli->command = cmdname;
+	rc = cmd->run(cli, args);
+	cli->command = NULL;
+out:
+	free(cmd_doc);
+	free(args);
+	free(nargv);
+	return rc;
+}
+
+int cli_session(struct cli *cli, struct upcall_session **out)
+{
+	struct upcall_target t;
+	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
+	char err[256];
+
+	if (cli->session) {
+		upcall_session_set_timeout(cli->session, cli->timeout_ms);
+		upcall_session_set_arch(cli->session, cli->arch);
+		*out = cli->session;
+		return EXIT_DONE;
+	}
+	if (!vm || !*vm)
+		return cli_fail(cli, EXIT_USAGE,
+				"no VM given: use --vm TARGET or set UPCALL_VM");
+	if (upcall_target_parse(vm, cli->port, &t, err, sizeof(err)) < 0)
+		return cli_fail(cli, EXIT_USAGE, "%s", err);
+	cli->session = upcall_session_new(&t);
+	if (!cli->session)
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	upcall_session_set_timeout(cli->session, cli->timeout_ms);
+	upcall_session_set_arch(cli->session, cli->arch);
+	if (cli->verbose)
+		upcall_session_set_frame_hook(cli->session, dump_frame_hook, stderr);
+	*out = cli->session;
+	return EXIT_DONE;
+}
+
+static json_t *result(struct cli *cli)
+{
+	if (!cli->result)
+		cli->result = json_object();
+	return cli->result;
+}
+
+void cli_set(struct cli *cli, const char *key, json_t *value)
+{
+	json_t *o = result(cli);
+
+	if (o && value)
+		json_object_set_new(o, key, value);
+	else
+		json_decref(value);
+}
+
+void cli_say(struct cli *cli, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (cli->output == OUTPUT_TEXT)
+		printf("%s\n", msg);
+	else
+		cli_set(cli, "message", json_string(msg));
+	free(msg);
+}
+
+static void print_json(struct cli *cli, int code, const char *error)
+{
+	json_t *o = result(cli);
+
+	if (!o)
+		return;
+	if (cli->command)
+		json_object_set_new(o, "command", json_string(cli->command));
+	json_object_set_new(o, "ok", json_boolean(code == EXIT_DONE));
+	json_object_set_new(o, "exit_code", json_integer(code));
+	if (error)
+		json_object_set_new(o, "error", json_string(error));
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(cli->result);
+	cli->result = NULL;
+}
+
+static int finish(struct cli *cli, int code, const char *error)
+{
+	if (error)
+		fprintf(stderr, "%s: %s\n", cli->prog, error);
+	if (cli->output == OUTPUT_JSON)
+		print_json(cli, code, error);
+	json_decref(cli->result);
+	cli->result = NULL;
+	fflush(stdout);
+	return code;
+}
+
+int cli_fail(struct cli *cli, int code, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return finish(cli, code, msg);
+}
+
+int cli_finish(struct cli *cli, enum upcall_status st)
+{
+	if (st == UPCALL_OK)
+		return finish(cli, EXIT_DONE, NULL);
+	cli_set(cli, "status", json_string(upcall_status_name(st)));
+	return finish(cli, cli_exit_code(st), upcall_errmsg(cli->session));
+}

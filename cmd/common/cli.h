@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared by every binary of the suite: global options, the verb table,
+ * argument parsers, output (text or JSON) and exit codes.
+ */
+#ifndef UPCALL_CLI_H
+#define UPCALL_CLI_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <upcall/upcall.h>
+
+/* Exit codes, shared by all binaries (sysexits.h values where they fit). */
+enum {
+	EXIT_DONE = 0,
+	EXIT_REFUSED = 1,	/* the guest refused */
+	EXIT_PARTIAL = 2,	/* some CPUs done; the reply says where it stopped */
+	EXIT_USAGE = 64,	/* bad command line; nothing was sent */
+	EXIT_UNREACHABLE = 69,	/* no socket, no listener, refused */
+	EXIT_OSERR = 71,	/* local failure (memory, descriptors) */
+	EXIT_TIMEOUT = 75,	/* the guest or VMM did not answer in time */
+	EXIT_PROTOCOL = 76,	/* bad magic, wrong type, short frame */
+	EXIT_CANCELLED = 130,	/* interrupted */
+};
+
+#define CLI_EXIT_CODES_DOC						\
+	"Exit status: 0 done; 1 the guest refused; 2 partial (some CPUs done); " \
+	"64 usage error (nothing sent); 69 unreachable (no socket, no listener, " \
+	"refused); 71 local failure; 75 timed out; 76 protocol error (bad magic, " \
+	"wrong type, short frame); 130 interrupted."
+
+enum cli_output { OUTPUT_TEXT, OUTPUT_JSON };
+
+struct cli {
+	const char *prog;
+	/* global options */
+	const char *vm;
+	uint32_t port;
+	enum upcall_arch arch;
+	int timeout_ms;
+	enum cli_output output;
+	int verbose;
+	/* state of the command being run */
+	const char *command;		/* "cpu add" */
+	json_t *result;
+	struct upcall_session *session;	/* kept open between shell commands */
+};
+
+struct cli_cmd {
+	const char *object;		/* "cpu" */
+	const char *verb;		/* "add", or NULL for one-word commands */
+	const char *args_doc;		/* "N" */
+	const char *summary;
+	const struct argp_option *options;	/* command options, may be NULL */
+	argp_parser_t parser;		/* parses command options and arguments */
+	size_t args_size;		/* bytes of the command's argument struct */
+	int (*run)(struct cli *cli, void *args);
+	const char *alias_of;		/* shown as an alias in help */
+};
+
+/*
+ * A program's commands: a NULL-terminated list of tables, each ended by an
+ * entry with a NULL object.
+ */
+#define for_each_cmd(c, tables)						\
+	for (const struct cli_cmd *const *t_ = (tables); *t_; t_++)	\
+		for ((c) = *t_; (c)->object; (c)++)
+
+/* Argp input of command parsers: state->input points at this. */
+struct cli_parse {
+	struct cli *cli;
+	void *args;
+	const struct cli_cmd *cmd;
+};
+
+extern const struct argp cli_global_argp;
+
+void cli_init(struct cli *cli, const char *prog);
+void cli_free(struct cli *cli);
+
+/*
+ * Find the command in argv (global options may come before or after it),
+ * parse it with its own argp plus the global options, and run it.
+ * @argp_flags: 0 for one-shot use; the shell passes ARGP_NO_EXIT.
+ */
+int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
+	     const char *doc, int argc, char **argv, unsigned int argp_flags);
+const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
+				  const char *object, const char *verb,
+				  bool *two_words);
+
+/* Open (or reuse) the session for the --vm target. */
+int cli_session(struct cli *cli, struct upcall_session **out);
+
+/* Output: results accumulate in cli->result; cli_finish prints. */
+void cli_say(struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cli_set(struct cli *cli, const char *key, json_t *value);
+int cli_finish(struct cli *cli, enum upcall_status st);
+int cli_fail(struct cli *cli, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int cli_exit_code(enum upcall_status st);
+
+/* Argument parsers: return 0, or -1 with a message in @err. */
+int parse_u64(const char *s, uint64_t *v, char *err, size_t errlen);
+int parse_size(const char *s, uint64_t *v, char *err, size_t errlen);
+int parse_uint(const char *s, unsigned long min, unsigned long max,
+	       unsigned long *v, const char *what, char *err, size_t errlen);
+int parse_id_list(const char *s, uint8_t *ids, unsigned int max,
+		  unsigned int *n, char *err, size_t errlen);
+int parse_pci_addr(const char *s, uint8_t *bus, uint8_t *devfn, char *err,
+		   size_t errlen);
+void format_size(uint64_t v, char *buf, size_t len);
+void format_id_list(const uint8_t *ids, unsigned int n, char *buf, size_t len);
+json_t *json_id_array(const uint8_t *ids, unsigned int n);
+
+/* Frame dump for -v and the shell's debug mode. */
+void dump_frame(FILE *out, bool tx, const uint8_t *frame, size_t len);
+void dump_frame_hook(void *data, bool tx, const uint8_t *frame, size_t len);
+
+#endif /* UPCALL_CLI_H */

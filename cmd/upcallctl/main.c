@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* upcallctl: hot-plug vCPUs, memory and devices of a running VM over upcall. */
+#include <stdio.h>
+
+#include "upcallctl.h"
+
+const char *argp_program_version = "upcallctl " UPCALL_TOOLS_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const struct cli_cmd *const tables[] = {
+	upcallctl_cpu_cmds,
+	upcallctl_mem_cmds,
+	upcallctl_dev_cmds,
+	upcallctl_ping_cmds,
+	NULL
+};
+
+static const char doc[] =
+	"Drive the upcall device manager of a running VM: hot-plug vCPUs, "
+	"memory, virtio-mmio and PCI devices.";
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	int rc;
+
+	argp_err_exit_status = EXIT_USAGE;
+	cli_init(&cli, "upcallctl");
+	rc = cli_main(&cli, tables, doc, argc, argv, 0);
+	cli_free(&cli);
+	return rc;
+}

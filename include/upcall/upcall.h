@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libupcall: drive the upcall device-manager service of a running VM.
+ *
+ * A session owns one connection to one guest and carries one request at a
+ * time (the protocol is strict ping-pong).  Sessions share nothing, so
+ * threads may each use their own.  Every call that can block is bounded by
+ * the session's timeout.  Functions that can fail return an enum
+ * upcall_status and leave a one-line diagnosis in upcall_errmsg().
+ */
+#ifndef UPCALL_H
+#define UPCALL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <upcall/wire.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum upcall_status {
+	UPCALL_OK = 0,
+	UPCALL_ERR_GUEST,	/* the guest refused: negative errno in the reply */
+	UPCALL_ERR_PARTIAL,	/* a CPU request was carried out only in part */
+	UPCALL_ERR_INVALID,	/* bad argument from the caller; nothing was sent */
+	UPCALL_ERR_UNREACHABLE,	/* no socket, refused, no listener in the guest */
+	UPCALL_ERR_TIMEOUT,	/* a step took longer than the session timeout */
+	UPCALL_ERR_PROTOCOL,	/* the peer broke the protocol */
+	UPCALL_ERR_SYSTEM,	/* local failure: memory, descriptors, ... */
+	UPCALL_ERR_CANCELLED,	/* the caller's interrupt flag was raised */
+};
+
+enum upcall_transport {
+	UPCALL_TRANSPORT_UNIX,	/* hybrid vsock: "CONNECT <port>\n" over AF_UNIX */
+	UPCALL_TRANSPORT_VSOCK,	/* native AF_VSOCK */
+};
+
+enum upcall_arch {
+	UPCALL_ARCH_X86_64,
+	UPCALL_ARCH_AARCH64,
+};
+
+#define UPCALL_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
+
+struct upcall_target {
+	enum upcall_transport transport;
+	char path[UPCALL_PATH_MAX];	/* UNIX */
+	uint32_t cid;			/* VSOCK */
+	uint32_t port;			/* guest vsock port, 1..1024 */
+};
+
+/*
+ * Parse "PATH", "unix:PATH" or "vsock:CID[:PORT]".  A port given in the
+ * spec wins over @default_port (0 means UPCALL_DEFAULT_PORT).
+ * Returns 0, or -1 with a message in @err.
+ */
+int upcall_target_parse(const char *spec, uint32_t default_port,
+			struct upcall_target *t, char *err, size_t errlen);
+/* "unix:/run/vm.sock" or "vsock:3:219" */
+void upcall_target_format(const struct upcall_target *t, char *buf, size_t len);
+
+/* Frame observer: @tx true for frames we send.  Called with full frames. */
+typedef void (*upcall_frame_fn)(void *data, bool tx, const uint8_t *frame,
+				size_t len);
+
+struct upcall_session;
+
+struct upcall_session *upcall_session_new(const struct upcall_target *t);
+void upcall_session_free(struct upcall_session *s);
+
+void upcall_session_set_timeout(struct upcall_session *s, int timeout_ms);
+void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch);
+void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
+				   void *data);
+/*
+ * When a signal interrupts a wait and *flag is non-zero, the request is
+ * abandoned with UPCALL_ERR_CANCELLED and the connection closed (a late reply
+ * would otherwise be read as the answer to the next request).
+ */
+void upcall_session_set_interrupt(struct upcall_session *s,
+				  volatile sig_atomic_t *flag);
+
+const struct upcall_target *upcall_session_target(const struct upcall_session *s);
+enum upcall_arch upcall_session_arch(const struct upcall_session *s);
+
+/* Connect and complete the handshake; does nothing if already connected. */
+enum upcall_status upcall_connect(struct upcall_session *s);
+void upcall_disconnect(struct upcall_session *s);
+bool upcall_is_connected(const struct upcall_session *s);
+
+struct upcall_stats {
+	uint64_t requests;		/* request frames answered */
+	uint64_t connects;		/* successful handshakes */
+	uint64_t last_connect_ns;	/* connect + handshake of the last connect */
+	uint64_t last_rtt_ns;		/* request sent to reply read */
+};
+void upcall_session_stats(const struct upcall_session *s, struct upcall_stats *st);
+
+/* Last diagnosis, e.g. "guest replied -22 (Invalid argument) to ADD_CPU". */
+const char *upcall_errmsg(const struct upcall_session *s);
+
+/* Decoded reply to one request. */
+struct upcall_reply {
+	uint32_t msg_type;	/* echoed type */
+	uint32_t msg_size;	/* payload bytes after ret */
+	int32_t ret;		/* 0 or negative errno */
+	uint32_t cpu_index;	/* CPU requests: first not handled */
+	uint8_t payload[UPCALL_REPLY_PAYLOAD_MAX];	/* msg_size bytes valid */
+};
+
+struct upcall_cpu_request {
+	unsigned int count;			/* 1..255 */
+	uint8_t apic_ver;			/* x86_64 only */
+	uint8_t apic_ids[UPCALL_MAX_APIC_IDS];	/* x86_64 only: count IDs */
+};
+
+/*
+ * Typed requests.  Each connects first if needed, validates its arguments
+ * before anything is sent, and fills @reply (may be NULL) whenever a reply
+ * frame was read, including when the guest refused.
+ */
+enum upcall_status upcall_add_cpu(struct upcall_session *s,
+				  const struct upcall_cpu_request *req,
+				  struct upcall_reply *reply);
+enum upcall_status upcall_del_cpu(struct upcall_session *s,
+				  const struct upcall_cpu_request *req,
+				  struct upcall_reply *reply);
+enum upcall_status upcall_add_mem(struct upcall_session *s, uint64_t base,
+				  uint64_t size, struct upcall_reply *reply);
+enum upcall_status upcall_del_mem(struct upcall_session *s, uint64_t base,
+				  uint64_t size, struct upcall_reply *reply);
+enum upcall_status upcall_add_mmio(struct upcall_session *s, uint64_t base,
+				   uint64_t size, uint32_t irq,
+				   struct upcall_reply *reply);
+enum upcall_status upcall_del_mmio(struct upcall_session *s, uint64_t base,
+				   uint64_t size, uint32_t irq,
+				   struct upcall_reply *reply);
+enum upcall_status upcall_add_pci(struct upcall_session *s, uint8_t busno,
+				  uint8_t devfn, struct upcall_reply *reply);
+enum upcall_status upcall_del_pci(struct upcall_session *s, uint8_t busno,
+				  uint8_t devfn, struct upcall_reply *reply);
+
+/* Query extension; UPCALL_ERR_GUEST from a guest that does not know it. */
+struct upcall_id_list {
+	unsigned int count;
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+};
+struct upcall_range {
+	uint64_t base;
+	uint64_t size;
+};
+struct upcall_range_list {
+	unsigned int count;
+	struct upcall_range ranges[UPCALL_MAX_MEM_RANGES];
+};
+enum upcall_status upcall_query_cpus(struct upcall_session *s,
+				     struct upcall_id_list *cpus);
+enum upcall_status upcall_query_mem(struct upcall_session *s,
+				    struct upcall_range_list *mem);
+
+/*
+ * Send a hand-built request: header with @type and msg_size @len, then
+ * @payload.  No validation beyond the frame size: for testing guests.
+ */
+enum upcall_status upcall_send_raw(struct upcall_session *s, uint32_t type,
+				   const void *payload, size_t len,
+				   struct upcall_reply *reply);
+
+/* "ADD_CPU", "QUERY_MEM", or "TYPE_0x1234" style for unknown types. */
+const char *upcall_msg_type_name(uint32_t type, char *buf, size_t len);
+const char *upcall_status_name(enum upcall_status st);
+const char *upcall_arch_name(enum upcall_arch arch);
+int upcall_arch_parse(const char *name, enum upcall_arch *arch);
+enum upcall_arch upcall_host_arch(void);
+const char *upcall_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UPCALL_H */

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Frame encoding and reply decoding: no I/O, no session state. */
+#include <endian.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+#define HDR_OFF(field) offsetof(struct upcall_msg_header, field)
+#define PAYLOAD(frame) ((frame) + UPCALL_HDR_SIZE)
+
+void upcall_frame_init(uint8_t *frame, uint32_t type, uint32_t size)
+{
+	memset(frame, 0, UPCALL_FRAME_SIZE);
+	put_le32(frame + HDR_OFF(magic_version), UPCALL_MAGIC_VERSION);
+	put_le32(frame + HDR_OFF(msg_size), size);
+	put_le32(frame + HDR_OFF(msg_type), type);
+}
+
+static enum upcall_status invalid(char *err, size_t errlen, const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return UPCALL_ERR_INVALID;
+}
+
+enum upcall_status upcall_encode_cpu(uint8_t *frame, uint32_t type,
+				     enum upcall_arch arch,
+				     const struct upcall_cpu_request *req,
+				     char *err, size_t errlen)
+{
+	uint8_t seen[UPCALL_MAX_APIC_IDS] = { 0 };
+	uint8_t *p = PAYLOAD(frame);
+
+	if (req->count < 1 || req->count > UPCALL_MAX_CPU_COUNT)
+		return invalid(err, errlen, "CPU count must be 1..255");
+
+	if (arch == UPCALL_ARCH_AARCH64) {
+		upcall_frame_init(frame, type, sizeof(struct upcall_cpu_arm64));
+		p[offsetof(struct upcall_cpu_arm64, count)] = (uint8_t)req->count;
+		return UPCALL_OK;
+	}
+
+	for (unsigned int i = 0; i < req->count; i++) {
+		uint8_t id = req->apic_ids[i];
+
+		if (seen[id]) {
+			snprintf(err, errlen, "APIC ID %u given twice", id);
+			return UPCALL_ERR_INVALID;
+		}
+		seen[id] = 1;
+	}
+	upcall_frame_init(frame, type, sizeof(struct upcall_cpu_x86));
+	p[offsetof(struct upcall_cpu_x86, count)] = (uint8_t)req->count;
+	p[offsetof(struct upcall_cpu_x86, apic_ver)] = req->apic_ver;
+	memcpy(p + offsetof(struct upcall_cpu_x86, apic_ids), req->apic_ids,
+	       req->count);
+	return UPCALL_OK;
+}
+
+static enum upcall_status check_range(uint64_t base, uint64_t size,
+				      const char *what, char *err,
+				      size_t errlen)
+{
+	if (size == 0) {
+		snprintf(err, errlen, "%s size must not be zero", what);
+		return UPCALL_ERR_INVALID;
+	}
+	if (base + size < base) {
+		snprintf(err, errlen,
+			 "%s range 0x%" PRIx64 "+0x%" PRIx64 " overflows 64 bits",
+			 what, base, size);
+		return UPCALL_ERR_INVALID;
+	}
+	return UPCALL_OK;
+}
+
+enum upcall_status upcall_encode_mem(uint8_t *frame, uint32_t type,
+				     uint64_t base, uint64_t size,
+				     char *err, size_t errlen)
+{
+	uint8_t *p = PAYLOAD(frame);
+
+	if (base == 0)
+		return invalid(err, errlen, "memory base must not be zero");
+	if (check_range(base, size, "memory", err, errlen))
+		return UPCALL_ERR_INVALID;
+
+	upcall_frame_init(frame, type, sizeof(struct upcall_mem));
+	put_le64(p + offsetof(struct upcall_mem, base), base);
+	put_le64(p + offsetof(struct upcall_mem, size), size);
+	return UPCALL_OK;
+}
+
+enum upcall_status upcall_encode_mmio(uint8_t *frame, uint32_t type,
+				      uint64_t base, uint64_t size, uint32_t irq,
+				      char *err, size_t errlen)
+{
+	uint8_t *p = PAYLOAD(frame);
+
+	if (base == 0)
+		return invalid(err, errlen, "MMIO base must not be zero");
+	if (check_range(base, size, "MMIO", err, errlen))
+		return UPCALL_ERR_INVALID;
+	if (irq < 1 || irq > UPCALL_MAX_IRQ) {
+		snprintf(err, errlen, "IRQ %" PRIu32 " out of range 1..%d", irq,
+			 UPCALL_MAX_IRQ);
+		return UPCALL_ERR_INVALID;
+	}
+
+	upcall_frame_init(frame, type, sizeof(struct upcall_mmio));
+	put_le64(p + offsetof(struct upcall_mmio, base), base);
+	put_le64(p + offsetof(struct upcall_mmio, size), size);
+	put_le32(p + offsetof(struct upcall_mmio, irq), irq);
+	return UPCALL_OK;
+}
+
+void upcall_encode_pci(uint8_t *frame, uint32_t type, uint8_t busno,
+		       uint8_t devfn)
+{
+	uint8_t *p = PAYLOAD(frame);
+
+	upcall_frame_init(frame, type, sizeof(struct upcall_pci));
+	p[offsetof(struct upcall_pci, busno)] = busno;
+	p[offsetof(struct upcall_pci, devfn)] = devfn;
+}
+
+enum upcall_status upcall_check_connect_frame(const uint8_t *frame, char *err,
+					      size_t errlen)
+{
+	uint32_t magic = upcall_get_le32(frame + HDR_OFF(magic_version));
+	uint32_t type = upcall_get_le32(frame + HDR_OFF(msg_type));
+
+	if (magic != UPCALL_MAGIC_VERSION) {
+		snprintf(err, errlen,
+			 "bad magic 0x%08" PRIx32 " in the guest's CONNECT frame (expected 0x%08x)",
+			 magic, UPCALL_MAGIC_VERSION);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	if (type != UPCALL_MSG_CONNECT) {
+		snprintf(err, errlen,
+			 "guest's first frame has type %" PRIu32 ", expected CONNECT (0)",
+			 type);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	return UPCALL_OK;
+}
+
+static bool is_cpu_type(uint32_t type)
+{
+	return type == UPCALL_MSG_ADD_CPU || type == UPCALL_MSG_DEL_CPU;
+}
+
+static enum upcall_status decode_cpu_index(struct upcall_reply *r,
+					   unsigned int count, const char *name,
+					   char *err, size_t errlen)
+{
+	if (r->msg_size < sizeof(struct upcall_cpu_reply)) {
+		if (r->ret < 0)
+			return UPCALL_OK;	/* refused before any CPU */
+		snprintf(err, errlen,
+			 "reply to %s has msg_size %" PRIu32 ", expected %zu",
+			 name, r->msg_size, sizeof(struct upcall_cpu_reply));
+		return UPCALL_ERR_PROTOCOL;
+	}
+	r->cpu_index = upcall_get_le32(r->payload +
+				offsetof(struct upcall_cpu_reply, apic_index));
+	if (r->cpu_index > count) {
+		snprintf(err, errlen,
+			 "guest claims %" PRIu32 " of %u CPUs handled in its reply to %s",
+			 r->cpu_index, count, name);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	return UPCALL_OK;
+}
+
+enum upcall_status upcall_decode_reply(const uint8_t *frame, uint32_t type,
+				       unsigned int cpu_count,
+				       struct upcall_reply *r,
+				       char *err, size_t errlen)
+{
+	uint32_t magic = upcall_get_le32(frame + HDR_OFF(magic_version));
+	char name[32], got[32];
+
+	upcall_msg_type_name(type, name, sizeof(name));
+	memset(r, 0, offsetof(struct upcall_reply, payload));
+	r->msg_type = upcall_get_le32(frame + HDR_OFF(msg_type));
+	r->msg_size = upcall_get_le32(frame + HDR_OFF(msg_size));
+	r->ret = (int32_t)upcall_get_le32(frame + offsetof(struct upcall_reply_head, ret));
+
+	if (magic != UPCALL_MAGIC_VERSION) {
+		snprintf(err, errlen,
+			 "bad magic 0x%08" PRIx32 " in the reply to %s (expected 0x%08x)",
+			 magic, name, UPCALL_MAGIC_VERSION);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	if (r->msg_type != type) {
+		snprintf(err, errlen, "reply to %s echoes type %s", name,
+			 upcall_msg_type_name(r->msg_type, got, sizeof(got)));
+		return UPCALL_ERR_PROTOCOL;
+	}
+	if (r->msg_size > UPCALL_REPLY_PAYLOAD_MAX) {
+		snprintf(err, errlen,
+			 "reply to %s claims %" PRIu32 " payload bytes (at most %u fit a frame)",
+			 name, r->msg_size, UPCALL_REPLY_PAYLOAD_MAX);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	/* Upstream reuses its reply buffer: only msg_size bytes are meaningful. */
+	memcpy(r->payload, frame + sizeof(struct upcall_reply_head), r->msg_size);
+
+	if (is_cpu_type(type))
+		return decode_cpu_index(r, cpu_count, name, err, errlen);
+	return UPCALL_OK;
+}
+
+enum upcall_status upcall_decode_cpu_list(const struct upcall_reply *r,
+					  struct upcall_id_list *cpus,
+					  char *err, size_t errlen)
+{
+	uint32_t n;
+
+	if (r->msg_size < sizeof(struct upcall_cpu_list)) {
+		snprintf(err, errlen,
+			 "reply to QUERY_CPUS has %" PRIu32 " payload bytes, expected %zu",
+			 r->msg_size, sizeof(struct upcall_cpu_list));
+		return UPCALL_ERR_PROTOCOL;
+	}
+	n = upcall_get_le32(r->payload + offsetof(struct upcall_cpu_list, count));
+	if (n > UPCALL_MAX_APIC_IDS) {
+		snprintf(err, errlen, "guest lists %" PRIu32 " online CPUs (at most %d fit)",
+			 n, UPCALL_MAX_APIC_IDS);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	cpus->count = n;
+	memcpy(cpus->ids, r->payload + offsetof(struct upcall_cpu_list, ids), n);
+	return UPCALL_OK;
+}
+
+enum upcall_status upcall_decode_mem_list(const struct upcall_reply *r,
+					  struct upcall_range_list *mem,
+					  char *err, size_t errlen)
+{
+	const size_t hdr = offsetof(struct upcall_mem_list, ranges);
+	uint32_t n = 0;
+
+	if (r->msg_size >= hdr)
+		n = upcall_get_le32(r->payload + offsetof(struct upcall_mem_list, count));
+	if (r->msg_size < hdr || n > UPCALL_MAX_MEM_RANGES ||
+	    r->msg_size < hdr + n * sizeof(struct upcall_mem)) {
+		snprintf(err, errlen,
+			 "reply to QUERY_MEM lists %" PRIu32 " ranges in %" PRIu32 " payload bytes",
+			 n, r->msg_size);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	mem->count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *p = r->payload + hdr + i * sizeof(struct upcall_mem);
+
+		mem->ranges[i].base = upcall_get_le64(p + offsetof(struct upcall_mem, base));
+		mem->ranges[i].size = upcall_get_le64(p + offsetof(struct upcall_mem, size));
+	}
+	return UPCALL_OK;
+}
+
+int upcall_parse_ok_line(const char *line, size_t len, uint32_t *host_port)
+{
+	uint64_t v = 0;
+	size_t i = 3;
+
+	if (len < 5 || memcmp(line, "OK ", 3) != 0 || line[len - 1] != '\n')
+		return -1;
+	for (; i < len - 1; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(line[i] - '0');
+		if (v > UINT32_MAX)
+			return -1;
+	}
+	*host_port = (uint32_t)v;
+	return 0;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Library-private declarations, shared with the unit tests and fuzzers. */
+#ifndef UPCALL_INTERNAL_H
+#define UPCALL_INTERNAL_H
+
+#include <endian.h>
+#include <string.h>
+
+#include <upcall/upcall.h>
+
+#define UPCALL_EXPORT __attribute__((visibility("default")))
+#define UPCALL_ERRMSG_MAX 512
+#define UPCALL_OK_LINE_MAX 32	/* "OK 4294967295\n" with room to spare */
+
+static inline uint32_t upcall_get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static inline uint64_t upcall_get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+struct upcall_session {
+	struct upcall_target target;
+	enum upcall_arch arch;
+	int timeout_ms;
+	int fd;
+	upcall_frame_fn hook;
+	void *hook_data;
+	volatile sig_atomic_t *interrupt;
+	struct upcall_stats stats;
+	char errmsg[UPCALL_ERRMSG_MAX];
+};
+
+/* session.c */
+enum upcall_status upcall_fail(struct upcall_session *s, enum upcall_status st,
+			       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t upcall_now_ns(void);
+
+/* transport.c: bounded by @deadline_ns (CLOCK_MONOTONIC) */
+enum upcall_status upcall_transport_open(struct upcall_session *s,
+					 uint64_t deadline_ns);
+enum upcall_status upcall_send_all(struct upcall_session *s, const void *buf,
+				   size_t len, uint64_t deadline_ns,
+				   const char *what);
+/* Reads exactly @len bytes; *@got says how many arrived before a failure. */
+enum upcall_status upcall_recv_all(struct upcall_session *s, void *buf,
+				   size_t len, size_t *got, uint64_t deadline_ns,
+				   const char *what);
+/* True when the idle connection has been closed or has unexpected bytes. */
+bool upcall_transport_stale(const struct upcall_session *s);
+
+/* codec.c: pure functions over 1024-byte frames */
+void upcall_frame_init(uint8_t *frame, uint32_t type, uint32_t size);
+enum upcall_status upcall_encode_cpu(uint8_t *frame, uint32_t type,
+				     enum upcall_arch arch,
+				     const struct upcall_cpu_request *req,
+				     char *err, size_t errlen);
+enum upcall_status upcall_encode_mem(uint8_t *frame, uint32_t type,
+				     uint64_t base, uint64_t size,
+				     char *err, size_t errlen);
+enum upcall_status upcall_encode_mmio(uint8_t *frame, uint32_t type,
+				      uint64_t base, uint64_t size, uint32_t irq,
+				      char *err, size_t errlen);
+void upcall_encode_pci(uint8_t *frame, uint32_t type, uint8_t busno,
+		       uint8_t devfn);
+enum upcall_status upcall_check_connect_frame(const uint8_t *frame, char *err,
+					      size_t errlen);
+/*
+ * Checks magic, echoed type and msg_size; copies only msg_size bytes of
+ * payload.  @cpu_count is the request's count for CPU types (else 0).
+ */
+enum upcall_status upcall_decode_reply(const uint8_t *frame, uint32_t type,
+				       unsigned int cpu_count,
+				       struct upcall_reply *reply,
+				       char *err, size_t errlen);
+/* Query extension payloads. */
+enum upcall_status upcall_decode_cpu_list(const struct upcall_reply *reply,
+					  struct upcall_id_list *cpus,
+					  char *err, size_t errlen);
+enum upcall_status upcall_decode_mem_list(const struct upcall_reply *reply,
+					  struct upcall_range_list *mem,
+					  char *err, size_t errlen);
+/* Parse the VMM's "OK <n>\n" line (without validation of n's meaning). */
+int upcall_parse_ok_line(const char *line, size_t len, uint32_t *host_port);
+
+#endif /* UPCALL_INTERNAL_H */

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Sessions: one connection, the service handshake, ping-pong requests. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+uint64_t upcall_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+enum upcall_status upcall_fail(struct upcall_session *s, enum upcall_status st,
+			       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+UPCALL_EXPORT
+struct upcall_session *upcall_session_new(const struct upcall_target *t)
+{
+	struct upcall_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->target = *t;
+	if (s->target.port == 0)
+		s->target.port = UPCALL_DEFAULT_PORT;
+	s->arch = upcall_host_arch();
+	s->timeout_ms = DEFAULT_TIMEOUT_MS;
+	s->fd = -1;
+	return s;
+}
+
+UPCALL_EXPORT
+void upcall_session_free(struct upcall_session *s)
+{
+	if (!s)
+		return;
+	upcall_disconnect(s);
+	free(s);
+}
+
+UPCALL_EXPORT
+void upcall_session_set_timeout(struct upcall_session *s, int timeout_ms)
+{
+	s->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+}
+
+UPCALL_EXPORT
+void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch)
+{
+	s->arch = arch;
+}
+
+UPCALL_EXPORT
+void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
+				   void *data)
+{
+	s->hook = fn;
+	s->hook_data = data;
+}
+
+UPCALL_EXPORT
+void upcall_session_set_interrupt(struct upcall_session *s,
+				  volatile sig_atomic_t *flag)
+{
+	s->interrupt = flag;
+}
+
+UPCALL_EXPORT
+const struct upcall_target *upcall_session_target(const struct upcall_session *s)
+{
+	return &s->target;
+}
+
+UPCALL_EXPORT
+enum upcall_arch upcall_session_arch(const struct upcall_session *s)
+{
+	return s->arch;
+}
+
+UPCALL_EXPORT
+void upcall_session_stats(const struct upcall_session *s, struct upcall_stats *st)
+{
+	*st = s->stats;
+}
+
+UPCALL_EXPORT
+const char *upcall_errmsg(const struct upcall_session *s)
+{
+	return s->errmsg;
+}
+
+UPCALL_EXPORT
+bool upcall_is_connected(const struct upcall_session *s)
+{
+	return s->fd >= 0;
+}
+
+UPCALL_EXPORT
+void upcall_disconnect(struct upcall_session *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static void observe(struct upcall_session *s, bool tx, const uint8_t *frame)
+{
+	if (s->hook)
+		s->hook(s->hook_data, tx, frame, UPCALL_FRAME_SIZE);
+}
+
+/* 'd', then the guest's CONNECT frame. */
+static enum upcall_status service_handshake(struct upcall_session *s,
+					    uint64_t deadline_ns)
+{
+	const uint8_t service = UPCALL_SERVICE_DEVMGR;
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	enum upcall_status st;
+	size_t got;
+
+	st = upcall_send_all(s, &service, 1, deadline_ns,
+			     "sending the service byte");
+	if (st)
+		return st;
+	st = upcall_recv_all(s, frame, sizeof(frame), &got, deadline_ns,
+			     "waiting for the guest's CONNECT frame");
+	if (st == UPCALL_ERR_UNREACHABLE && got == 0)
+		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
+				   "guest closed the connection after the service byte (does it serve the device manager?)");
+	if (st == UPCALL_ERR_UNREACHABLE)
+		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
+				   "guest closed the connection after %zu of %d bytes of its CONNECT frame",
+				   got, UPCALL_FRAME_SIZE);
+	if (st)
+		return st;
+	observe(s, false, frame);
+	return upcall_check_connect_frame(frame, s->errmsg, sizeof(s->errmsg));
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_connect(struct upcall_session *s)
+{
+	uint64_t start = upcall_now_ns();
+	uint64_t deadline = start + (uint64_t)s->timeout_ms * 1000000u;
+	enum upcall_status st;
+
+	if (s->fd >= 0) {
+		if (!upcall_transport_stale(s))
+			return UPCALL_OK;
+		upcall_disconnect(s);	/* the guest hung up while we were idle */
+	}
+	st = upcall_transport_open(s, deadline);
+	if (!st)
+		st = service_handshake(s, deadline);
+	if (st) {
+		upcall_disconnect(s);
+		return st;
+	}
+	s->stats.connects++;
+	s->stats.last_connect_ns = upcall_now_ns() - start;
+	s->errmsg[0] = '\0';
+	return UPCALL_OK;
+}
+
+static enum upcall_status guest_refused(struct upcall_session *s,
+					const struct upcall_reply *r,
+					const char *name, unsigned int count)
+{
+	if (r->ret > 0)
+		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
+				   "guest replied %" PRId32 " (not a negative errno) to %s",
+				   r->ret, name);
+	if (count && r->cpu_index > 0)
+		return upcall_fail(s, UPCALL_ERR_PARTIAL,
+				   "guest replied %" PRId32 " (%s) to %s after %" PRIu32 " of %u CPUs",
+				   r->ret, strerror(-r->ret), name, r->cpu_index, count);
+	return upcall_fail(s, UPCALL_ERR_GUEST, "guest replied %" PRId32 " (%s) to %s",
+			   r->ret, strerror(-r->ret), name);
+}
+
+/* Send one frame and read its reply; drop the connection if it desyncs. */
+static enum upcall_status transact(struct upcall_session *s,
+				   const uint8_t *frame, uint32_t type,
+				   unsigned int cpu_count,
+				   struct upcall_reply *reply)
+{
+	uint8_t in[UPCALL_FRAME_SIZE];
+	struct upcall_reply local;
+	uint64_t start, deadline;
+	enum upcall_status st;
+	char name[32], what[80];
+	size_t got;
+
+	if (!reply)
+		reply = &local;
+	st = upcall_connect(s);
+	if (st)
+		return st;
+
+	upcall_msg_type_name(type, name, sizeof(name));
+	start = upcall_now_ns();
+	deadline = start + (uint64_t)s->timeout_ms * 1000000u;
+	observe(s, true, frame);
+	snprintf(what, sizeof(what), "sending %s", name);
+	st = upcall_send_all(s, frame, UPCALL_FRAME_SIZE, deadline, what);
+	if (st)
+		goto drop;
+	snprintf(what, sizeof(what), "waiting for the reply to %s", name);
+	st = upcall_recv_all(s, in, sizeof(in), &got, deadline, what);
+	if (st == UPCALL_ERR_UNREACHABLE && got == 0)
+		st = upcall_fail(s, st, "guest closed the connection instead of replying to %s",
+				 name);
+	else if (st == UPCALL_ERR_UNREACHABLE)
+		st = upcall_fail(s, UPCALL_ERR_PROTOCOL,
+				 "short reply to %s: connection closed after %zu of %d bytes",
+				 name, got, UPCALL_FRAME_SIZE);
+	if (st)
+		goto drop;
+	s->stats.last_rtt_ns = upcall_now_ns() - start;
+	s->stats.requests++;
+	observe(s, false, in);
+
+	st = upcall_decode_reply(in, type, cpu_count, reply, s->errmsg,
+				 sizeof(s->errmsg));
+	if (st)
+		goto drop;
+	if (reply->ret != 0)
+		return guest_refused(s, reply, name, cpu_count);
+	if (cpu_count && reply->cpu_index < cpu_count)
+		return upcall_fail(s, UPCALL_ERR_PARTIAL,
+				   "guest handled %" PRIu32 " of %u CPUs of %s without an error",
+				   reply->cpu_index, cpu_count, name);
+	s->errmsg[0] = '\0';
+	return UPCALL_OK;
+drop:
+	upcall_disconnect(s);
+	return st;
+}
+
+static unsigned int cpu_reply_count(const struct upcall_session *s,
+				    const struct upcall_cpu_request *req)
+{
+	/* On aarch64 the reply carries a CPU id, not an index into a list. */
+	return s->arch == UPCALL_ARCH_X86_64 ? req->count : 0;
+}
+
+static enum upcall_status cpu_request(struct upcall_session *s, uint32_t type,
+				      const struct upcall_cpu_request *req,
+				      struct upcall_reply *reply)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	enum upcall_status st;
+
+	st = upcall_encode_cpu(frame, type, s->arch, req, s->errmsg,
+			       sizeof(s->errmsg));
+	if (st)
+		return st;
+	return transact(s, frame, type, cpu_reply_count(s, req), reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_add_cpu(struct upcall_session *s,
+				  const struct upcall_cpu_request *req,
+				  struct upcall_reply *reply)
+{
+	return cpu_request(s, UPCALL_MSG_ADD_CPU, req, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_del_cpu(struct upcall_session *s,
+				  const struct upcall_cpu_request *req,
+				  struct upcall_reply *reply)
+{
+	return cpu_request(s, UPCALL_MSG_DEL_CPU, req, reply);
+}
+
+static enum upcall_status mem_request(struct upcall_session *s, uint32_t type,
+				      uint64_t base, uint64_t size,
+				      struct upcall_reply *reply)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	enum upcall_status st;
+
+	st = upcall_encode_mem(frame, type, base, size, s->errmsg,
+			       sizeof(s->errmsg));
+	return st ? st : transact(s, frame, type, 0, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_add_mem(struct upcall_session *s, uint64_t base,
+				  uint64_t size, struct upcall_reply *reply)
+{
+	return mem_request(s, UPCALL_MSG_ADD_MEM, base, size, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_del_mem(struct upcall_session *s, uint64_t base,
+				  uint64_t size, struct upcall_reply *reply)
+{
+	return mem_request(s, UPCALL_MSG_DEL_MEM, base, size, reply);
+}
+
+static enum upcall_status mmio_request(struct upcall_session *s, uint32_t type,
+				       uint64_t base, uint64_t size,
+				       uint32_t irq, struct upcall_reply *reply)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	enum upcall_status st;
+
+	st = upcall_encode_mmio(frame, type, base, size, irq, s->errmsg,
+				sizeof(s->errmsg));
+	return st ? st : transact(s, frame, type, 0, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_add_mmio(struct upcall_session *s, uint64_t base,
+				   uint64_t size, uint32_t irq,
+				   struct upcall_reply *reply)
+{
+	return mmio_request(s, UPCALL_MSG_ADD_MMIO, base, size, irq, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_del_mmio(struct upcall_session *s, uint64_t base,
+				   uint64_t size, uint32_t irq,
+				   struct upcall_reply *reply)
+{
+	return mmio_request(s, UPCALL_MSG_DEL_MMIO, base, size, irq, reply);
+}
+
+static enum upcall_status pci_request(struct upcall_session *s, uint32_t type,
+				      uint8_t busno, uint8_t devfn,
+				      struct upcall_reply *reply)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+
+	upcall_encode_pci(frame, type, busno, devfn);
+	return transact(s, frame, type, 0, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_add_pci(struct upcall_session *s, uint8_t busno,
+				  uint8_t devfn, struct upcall_reply *reply)
+{
+	return pci_request(s, UPCALL_MSG_ADD_PCI, busno, devfn, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_del_pci(struct upcall_session *s, uint8_t busno,
+				  uint8_t devfn, struct upcall_reply *reply)
+{
+	return pci_request(s, UPCALL_MSG_DEL_PCI, busno, devfn, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_send_raw(struct upcall_session *s, uint32_t type,
+				   const void *payload, size_t len,
+				   struct upcall_reply *reply)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+
+	if (len > UPCALL_REQ_PAYLOAD_MAX)
+		return upcall_fail(s, UPCALL_ERR_INVALID,
+				   "payload of %zu bytes does not fit a frame (at most %u)",
+				   len, UPCALL_REQ_PAYLOAD_MAX);
+	upcall_frame_init(frame, type, (uint32_t)len);
+	if (len)
+		memcpy(frame + UPCALL_HDR_SIZE, payload, len);
+	return transact(s, frame, type, 0, reply);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_query_cpus(struct upcall_session *s,
+				     struct upcall_id_list *cpus)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_reply r;
+	enum upcall_status st;
+
+	upcall_frame_init(frame, UPCALL_MSG_QUERY_CPUS, 0);
+	st = transact(s, frame, UPCALL_MSG_QUERY_CPUS, 0, &r);
+	if (st)
+		return st;
+	return upcall_decode_cpu_list(&r, cpus, s->errmsg, sizeof(s->errmsg));
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_query_mem(struct upcall_session *s,
+				    struct upcall_range_list *mem)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_reply r;
+	enum upcall_status st;
+
+	upcall_frame_init(frame, UPCALL_MSG_QUERY_MEM, 0);
+	st = transact(s, frame, UPCALL_MSG_QUERY_MEM, 0, &r);
+	if (st)
+		return st;
+	return upcall_decode_mem_list(&r, mem, s->errmsg, sizeof(s->errmsg));
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# upcallctl against the guest stub: every command, checked against the
+# stub's resulting state, not only against what the client printed.
+
+load helpers
+
+setup() {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --pci 00:03.0
+}
+
+teardown() {
+	stop_stub
+}
+
+@test "cpu add 2 onlines APIC IDs 1 and 2" {
+	run ctl cpu add 2
+	assert_success
+	assert_output "added 2 vCPUs (APIC IDs 1, 2)"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+	assert_equal "$(stub_state last)" "ADD_CPU ret=0 index=2 size=258 ids=1,2"
+}
+
+@test "cpu add sends the spec's worked-example frame" {
+	run ctl -v cpu add 2 --apic-ids 1,2
+	assert_success
+	assert_line ">> 00014d44 02010000 01000000 00000000 | magic ok, size 258, ADD_CPU"
+	assert_line --regexp '^>> 02140102 +\| \+16$'
+	assert_line "<< 00014d44 04000000 01000000 00000000 | magic ok, size 4, ADD_CPU, ret 0"
+	assert_line --regexp '^<< 00000000 02000000 +\| \+16$'
+}
+
+@test "hotplug cpu N is cpu add N" {
+	run ctl hotplug cpu 1
+	assert_success
+	assert_output "added 1 vCPU (APIC ID 1)"
+	assert_equal "$(stub_state cpus)" "0,1"
+}
+
+@test "cpu del with --apic-ids offlines exactly those" {
+	ctl cpu add 3
+	run ctl cpu del 2 --apic-ids 3,1
+	assert_success
+	assert_output "removed 2 vCPUs (APIC IDs 3, 1)"
+	assert_equal "$(stub_state cpus)" "0,2"
+}
+
+@test "cpu del without IDs removes the highest added first" {
+	ctl cpu add 2
+	run ctl cpu del 2
+	assert_success
+	assert_output "removed 2 vCPUs (APIC IDs 2, 1)"
+	assert_equal "$(stub_state cpus)" "0"
+}
+
+@test "--boot-vcpus moves the default IDs" {
+	stop_stub
+	start_stub --boot-vcpus 2 --max-vcpus 8
+	run ctl cpu add 2 --boot-vcpus 2
+	assert_success
+	assert_output "added 2 vCPUs (APIC IDs 2, 3)"
+	assert_equal "$(stub_state cpus)" "0,1,2,3"
+}
+
+@test "deleting the boot CPU is refused by the guest, exit 1" {
+	run ctl cpu del 1 --apic-ids 0
+	assert_failure 1
+	assert_output "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU"
+	assert_equal "$(stub_state cpus)" "0"
+}
+
+@test "adding an online APIC ID is refused, state unchanged" {
+	ctl cpu add 1
+	run ctl cpu add 2 --apic-ids 2,1
+	assert_failure 1
+	assert_output --partial "guest replied -22 (Invalid argument) to ADD_CPU"
+	assert_equal "$(stub_state cpus)" "0,1"
+}
+
+@test "--apic-ver is sent" {
+	run ctl -v cpu add 1 --apic-ver 0x15
+	assert_success
+	assert_line --regexp '^>> 01150100 +\| \+16$'
+}
+
+@test "--output json prints one object" {
+	run ctl -o json cpu add 2
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["ok"] is True and o["exit_code"] == 0, o
+assert o["command"] == "cpu add", o
+assert o["apic_ids"] == [1, 2] and o["done"] == [1, 2], o
+assert o["message"] == "added 2 vCPUs (APIC IDs 1, 2)", o
+' "$output"
+}
+
+@test "--output json reports a refusal with its exit code" {
+	run "$UPCALLCTL" --vm "$SOCK" cpu del 1 --apic-ids 0 -o json
+	assert_failure 1
+	python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["ok"] is False and o["exit_code"] == 1 and o["ret"] == -22, o
+assert o["status"] == "refused", o
+assert "Invalid argument" in o["error"], o
+' "$(grep '^{' <<<"$output")"
+}
+
+@test "UPCALL_VM names the target; options may follow the command" {
+	UPCALL_VM=$SOCK run "$UPCALLCTL" cpu add 1 --timeout 2 -o text
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1"
+}
+
+@test "vsock: target with an unreachable CID fails as unreachable or timeout" {
+	run_bounded 10 "$UPCALLCTL" --vm vsock:4242 --timeout 1 ping
+	[ "$status" -eq 69 ] || [ "$status" -eq 75 ] || fail "exit $status: $output"
+	assert_one_line
+}
+
+@test "mem add and del change the guest's ranges" {
+	run ctl mem add 128M --base 0x100000000
+	assert_success
+	assert_output "added 128MiB of memory at 0x100000000-0x107ffffff"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
+	run ctl mem del 128M --base 0x100000000
+	assert_success
+	assert_equal "$(stub_state mem)" ""
+}
+
+@test "unaligned memory is refused by the guest" {
+	run ctl mem add 64M --base 0x100000000
+	assert_failure 1
+	assert_output --partial "to ADD_MEM"
+	assert_equal "$(stub_state mem)" ""
+}
+
+@test "mmio add and del" {
+	run ctl mmio add --base 0xd0000000 --size 0x1000 --irq 5
+	assert_success
+	assert_output "added virtio-mmio device at 0xd0000000-0xd0000fff, IRQ 5"
+	assert_equal "$(stub_state mmio)" "0xd0000000+0x1000@5"
+	run ctl mmio del --base 0xd0000000 --size 4K --irq 5
+	assert_success
+	assert_equal "$(stub_state mmio)" ""
+}
+
+@test "pci del removes the device, pci add brings it back" {
+	run ctl pci del 00:03.0
+	assert_success
+	assert_output "removed PCI device 00:03.0"
+	assert_equal "$(stub_state pci)" ""
+	run ctl pci add 0000:00:03.0
+	assert_success
+	assert_equal "$(stub_state pci)" "00:03.0"
+}
+
+@test "ping reports the handshake round trip" {
+	run ctl ping
+	assert_success
+	assert_output --regexp "^unix:$SOCK: device manager answered in [0-9]+\.[0-9]{3} ms$"
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "--version and --help" {
+	run "$UPCALLCTL" --version
+	assert_success
+	assert_output --regexp '^upcallctl [0-9]+\.[0-9]+\.[0-9]+$'
+	run "$UPCALLCTL" --help
+	assert_success
+	assert_output --partial "cpu add N"
+	assert_output --partial "76 protocol error"
+	run "$UPCALLCTL" mmio add --help
+	assert_success
+	assert_output --partial "--irq=N"
+	assert_output --partial "--timeout=SECONDS"
+}
+
+# Every argument is validated before anything is sent.
+@test "usage errors exit 64 and send nothing" {
+	local bad=(
+		"cpu add 0" "cpu add 256" "cpu add 2 --apic-ids 1,1"
+		"cpu add 3 --apic-ids 1,2" "cpu add 1 --apic-ids 256"
+		"cpu add x" "cpu add" "cpu add 1 --apic-ver 300"
+		"mem add 0 --base 0x100000000" "mem add 128M" "mem add 128M --base 0"
+		"mem add 16E --base 0x100000000" "mem add 1Q --base 0x100000000"
+		"mem add 1T --base 0xffffffffffff0000"
+		"mmio add --base 0xd0000000 --size 0x1000"
+		"mmio add --base 0xd0000000 --size 0x1000 --irq 0"
+		"mmio add --base 0xd0000000 --size 0x1000 --irq 1020"
+		"mmio add --base 0xffffffffffffff00 --size 0x1000 --irq 5"
+		"pci del 00:20.0" "pci del 00:03.8" "pci del 100:00.0" "pci del 0001:00:03.0"
+		"pci del" "cpu frob 1" "frob" "--arch sparc cpu add 1" "--output xml ping"
+		"--timeout 0 ping" "--port 0 ping" "--port 1025 ping"
+	)
+	local args
+	for args in "${bad[@]}"; do
+		# shellcheck disable=SC2086
+		run "$UPCALLCTL" --vm "$SOCK" $args
+		[ "$status" -eq 64 ] || fail "'$args' exited $status: $output"
+	done
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "no target given is a usage error" {
+	UPCALL_VM= run "$UPCALLCTL" cpu add 1
+	assert_failure 64
+	assert_output "upcallctl: no VM given: use --vm TARGET or set UPCALL_VM"
+}
+
+@test "--arch aarch64 sends a bare count" {
+	stop_stub
+	start_stub --arch aarch64 --boot-vcpus 1 --max-vcpus 4
+	run ctl --arch aarch64 -v cpu add 2
+	assert_success
+	assert_line ">> 00014d44 01000000 01000000 00000000 | magic ok, size 1, ADD_CPU"
+	assert_line --regexp '^>> 02 +\| \+16$'
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
