@@ -177,7 +177,8 @@ static enum upcall_status decode_cpu_index(struct upcall_reply *r,
 	}
 	r->cpu_index = upcall_get_le32(r->payload +
 				offsetof(struct upcall_cpu_reply, apic_index));
-	if (r->cpu_index > count) {
+	/* count 0: an aarch64 reply carries a CPU id, which has no bound here. */
+	if (count && r->cpu_index > count) {
 		snprintf(err, errlen,
 			 "guest claims %" PRIu32 " of %u CPUs handled in its reply to %s",
 			 r->cpu_index, count, name);

@@ -47,9 +47,11 @@ static int parse_vsock(const char *spec, struct upcall_target *t, char *err,
 			return -1;
 		}
 	}
-	if (parse_u32(buf, &t->cid) || t->cid < 3 || t->cid == UINT32_MAX) {
+	/* CID 1 is the local loopback, for tools running inside the guest. */
+	if (parse_u32(buf, &t->cid) || t->cid == 0 || t->cid == 2 ||
+	    t->cid == UINT32_MAX) {
 		snprintf(err, errlen,
-			 "invalid guest CID \"%s\" (guests have CIDs from 3; 0-2 are reserved)",
+			 "invalid guest CID \"%s\" (1 for the local loopback, or a guest's CID from 3)",
 			 buf);
 		return -1;
 	}

@@ -142,6 +142,12 @@ static void test_decode(void)
 	is_int(r.ret, 0, "ret 0");
 	is_int(r.cpu_index, 2, "apic_index 2 = all handled");
 
+	/* aarch64: the reply carries the next CPU id, not an index. */
+	make_reply(UPCALL_MAGIC_VERSION, 4, UPCALL_MSG_ADD_CPU, 0, 5);
+	is_int(upcall_decode_reply(frame, UPCALL_MSG_ADD_CPU, 0, &r, err, sizeof(err)),
+	       UPCALL_OK, "aarch64 CPU reply with CPU id 5 decodes");
+	is_int(r.cpu_index, 5, "CPU id 5");
+
 	make_reply(0x444D0200, 4, UPCALL_MSG_ADD_CPU, 0, 2);
 	is_int(upcall_decode_reply(frame, UPCALL_MSG_ADD_CPU, 2, &r, err, sizeof(err)),
 	       UPCALL_ERR_PROTOCOL, "bad magic is a protocol error");
@@ -256,6 +262,10 @@ static void test_targets(void)
 	ok(t.cid == 42 && t.port == 1024, "port from the spec");
 	is_int(upcall_target_parse("vsock:2", 0, &t, err, sizeof(err)), -1,
 	       "host CID refused");
+	is_int(upcall_target_parse("vsock:0", 0, &t, err, sizeof(err)), -1,
+	       "hypervisor CID refused");
+	is_int(upcall_target_parse("vsock:1", 0, &t, err, sizeof(err)), 0,
+	       "local loopback CID accepted");
 	is_int(upcall_target_parse("vsock:3:0", 0, &t, err, sizeof(err)), -1, "port 0 refused");
 	is_int(upcall_target_parse("vsock:3:1025", 0, &t, err, sizeof(err)), -1,
 	       "port 1025 refused");
