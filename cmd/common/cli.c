@@ -12,16 +12,21 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inventory.h"
 
 enum {
 	OPT_PORT = 0x100,
 	OPT_ARCH,
 	OPT_OUTPUT,
+	OPT_CONFIG,
 };
 
 static const struct argp_option global_options[] = {
 	{ "vm", 'm', "TARGET", 0,
-	  "The VM: socket PATH, unix:PATH or vsock:CID[:PORT] (default: $UPCALL_VM)", 0 },
+	  "The VM: inventory NAME, socket PATH, unix:PATH or vsock:CID[:PORT] (default: $UPCALL_VM)", 0 },
+	{ "config", OPT_CONFIG, "FILE", 0,
+	  "Read VM names from FILE only (default: " INVENTORY_SYSTEM_FILE
+	  ", then $XDG_CONFIG_HOME/upcall/vms.yaml)", 0 },
 	{ "port", OPT_PORT, "PORT", 0, "Guest vsock port (default 219)", 0 },
 	{ "arch", OPT_ARCH, "ARCH", 0, "Guest architecture: x86_64 or aarch64 (default: this host's)", 0 },
 	{ "timeout", 't', "SECONDS", 0, "Give up on any step after SECONDS (default 5)", 0 },
@@ -42,6 +47,9 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	case 'm':
 		cli->vm = arg;
 		break;
+	case OPT_CONFIG:
+		cli->config = arg;
+		break;
 	case OPT_PORT:
 		if (parse_uint(arg, 1, UPCALL_MAX_PORT, &v, "port", err, sizeof(err)))
 			argp_error(state, "%s", err);
@@ -50,6 +58,7 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	case OPT_ARCH:
 		if (upcall_arch_parse(arg, &cli->arch))
 			argp_error(state, "unknown architecture \"%s\" (x86_64 or aarch64)", arg);
+		cli->arch_set = true;
 		break;
 	case 't':
 		errno = 0;
@@ -94,6 +103,8 @@ void cli_free(struct cli *cli)
 {
 	upcall_session_free(cli->session);
 	cli->session = NULL;
+	free(cli->entry);
+	cli->entry = NULL;
 	json_decref(cli->result);
 	cli->result = NULL;
 }
@@ -329,7 +340,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 {
 	struct upcall_target t;
 	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
-	char err[256];
+	int rc;
 
 	if (cli->session) {
 		upcall_session_set_timeout(cli->session, cli->timeout_ms);
@@ -340,8 +351,9 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	if (!vm || !*vm)
 		return cli_fail(cli, EXIT_USAGE,
 				"no VM given: use --vm TARGET or set UPCALL_VM");
-	if (upcall_target_parse(vm, cli->port, &t, err, sizeof(err)) < 0)
-		return cli_fail(cli, EXIT_USAGE, "%s", err);
+	rc = inventory_resolve(cli, vm, &t);
+	if (rc)
+		return rc;
 	cli->session = upcall_session_new(&t);
 	if (!cli->session)
 		return cli_fail(cli, EXIT_OSERR, "out of memory");

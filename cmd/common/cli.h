@@ -38,8 +38,10 @@ struct cli {
 	const char *prog;
 	/* global options */
 	const char *vm;
+	const char *config;		/* --config: the only inventory file */
 	uint32_t port;
 	enum upcall_arch arch;
+	bool arch_set;			/* --arch given: wins over the inventory */
 	int timeout_ms;
 	enum cli_output output;
 	int verbose;
@@ -47,6 +49,7 @@ struct cli {
 	const char *command;		/* "cpu add" */
 	json_t *result;
 	struct upcall_session *session;	/* kept open between shell commands */
+	struct vm_entry *entry;		/* the --vm inventory entry, with the session */
 };
 
 struct cli_cmd {

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Recorded hot-plug requests shared by upcallctl, vcpuctl and memctl. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hotplug.h"
+
+int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session **s,
+	     bool cpus, bool mem)
+{
+	int rc = cli_session(cli, s);
+
+	r->lockfd = r->dirfd = -1;
+	if (rc)
+		return rc;
+	rc = record_open(cli, r, false);
+	return rc ? rc : record_refresh(r, *s, cpus, mem);
+}
+
+/* Did a reply say what happened?  Otherwise the outcome is unknown. */
+static bool replied(enum upcall_status st)
+{
+	return st == UPCALL_OK || st == UPCALL_ERR_PARTIAL || st == UPCALL_ERR_GUEST;
+}
+
+static unsigned int cpus_done(const struct cpu_change *c, const struct upcall_reply *rp,
+			      bool x86)
+{
+	uint32_t i = rp->cpu_index;
+	unsigned int done;
+
+	if (rp->msg_size < sizeof(uint32_t))
+		return c->st == UPCALL_OK ? c->n : 0;
+	if (x86)
+		done = i;
+	else if (c->add)	/* aarch64: the CPU id after the last one onlined */
+		done = i > c->ids[0] ? i - c->ids[0] : 0;
+	else			/* aarch64: the lowest CPU id taken offline */
+		done = c->ids[0] + 1U > i ? c->ids[0] + 1U - i : 0;
+	return done < c->n ? done : c->n;
+}
+
+static void report_cpus(struct cli *cli, const struct cpu_change *c,
+			const struct upcall_reply *rp, bool x86)
+{
+	char list[1024];
+
+	cli_set(cli, "requested", json_integer(c->n));
+	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
+	if (!replied(c->st))
+		return;
+	cli_set(cli, "ret", json_integer(rp->ret));
+	cli_set(cli, "done", json_id_array(c->ids, c->done));
+	cli_set(cli, "not_done", json_id_array(c->ids + c->done, c->n - c->done));
+	if (!c->done)
+		return;
+	format_id_list(c->ids, c->done, list, sizeof(list));
+	cli_say(cli, "%s %u vCPU%s (%s %s)%s", c->add ? "added" : "removed", c->done,
+		c->done == 1 ? "" : "s", x86 ? "APIC IDs" : "CPU ids", list,
+		c->done == c->n ? "" : "; the rest were not");
+}
+
+/* A refusal that a correct record would not have drawn. */
+static int stale_cpus(struct cli *cli, const struct vm_record *r,
+		      struct upcall_session *s, const struct cpu_change *c, int ret)
+{
+	const char *why;
+
+	if (c->add && ret == -EEXIST)
+		why = "an ID it lists as free is already online";
+	else if (c->add && ret == -EINVAL)
+		why = "if an ID it lists as free is already online";
+	else if (!c->add && (ret == -ENOENT || ret == -EINVAL))
+		why = "if an ID it lists as online is not";
+	else
+		return 0;
+	return cli_fail(cli, EXIT_REFUSED,
+			"%s: the record of VM %s is out of date (%s); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+			upcall_errmsg(s), r->e->name, why, cli->vm ? cli->vm : r->e->name);
+}
+
+int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		  struct cpu_change *c)
+{
+	struct upcall_cpu_request req = { .count = c->n, .apic_ver = c->apic_ver };
+	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
+	struct upcall_reply rp;
+	char what[1100], list[1024];
+	int rc;
+
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	snprintf(what, sizeof(what), "%s vCPUs %s", c->add ? "add" : "remove", list);
+	if ((rc = record_save(r, what)))
+		return rc;
+	memcpy(req.apic_ids, c->ids, c->n);
+	memset(&rp, 0, sizeof(rp));
+	c->st = c->add ? upcall_add_cpu(s, &req, &rp) : upcall_del_cpu(s, &req, &rp);
+	c->done = replied(c->st) ? cpus_done(c, &rp, x86) : 0;
+	report_cpus(cli, c, &rp, x86);
+	if (!replied(c->st))	/* outcome unknown: the pending mark stays */
+		return cli_finish(cli, c->st);
+	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
+	if ((rc = record_save(r, "")))
+		return rc;
+	if (c->st == UPCALL_ERR_GUEST && !r->from_guest &&
+	    (rc = stale_cpus(cli, r, s, c, rp.ret)))
+		return rc;
+	return cli_finish(cli, c->st);
+}
+
+int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		  bool add, uint64_t base, uint64_t size)
+{
+	struct upcall_reply rp;
+	enum upcall_status st;
+	char what[128], sz[32];
+	int rc;
+
+	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
+		 add ? "add" : "remove", base, size);
+	if ((rc = record_save(r, what)))
+		return rc;
+	memset(&rp, 0, sizeof(rp));
+	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);
+	if (!replied(st))
+		return cli_finish(cli, st);
+	if (st == UPCALL_OK) {
+		(add ? state_mem_add : state_mem_del)(&r->st, base, size);
+		format_size(size, sz, sizeof(sz));
+		cli_say(cli, "%s %s of memory at 0x%" PRIx64 "-0x%" PRIx64,
+			add ? "added" : "removed", sz, base, base + size - 1);
+	}
+	if ((rc = record_save(r, "")))
+		return rc;
+	if (st == UPCALL_ERR_GUEST && !r->from_guest &&
+	    ((add && (rp.ret == -EEXIST || rp.ret == -EBUSY)) || (!add && rp.ret == -ENOENT)))
+		return cli_fail(cli, EXIT_REFUSED,
+				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
+				upcall_errmsg(s), r->e->name, add ? "already has" : "does not have",
+				cli->vm ? cli->vm : r->e->name);
+	return cli_finish(cli, st);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Hot-plug requests that keep the state record right: the record is locked
+ * and refreshed before, marked with the request while it is in flight, and
+ * updated with what the reply says was done.
+ */
+#ifndef UPCALL_HOTPLUG_H
+#define UPCALL_HOTPLUG_H
+
+#include "cli.h"
+#include "inventory.h"
+#include "state.h"
+
+/*
+ * Open the --vm session, lock and load its record, and ask the guest what it
+ * has (@cpus, @mem).  Returns an exit code, reported on failure; call
+ * record_close() either way.
+ */
+int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session **s,
+	     bool cpus, bool mem);
+
+struct cpu_change {
+	bool add;
+	unsigned int n;
+	uint8_t ids[UPCALL_MAX_APIC_IDS];	/* x86_64: APIC IDs; aarch64: CPU ids */
+	uint8_t apic_ver;
+	enum upcall_status st;			/* of the request */
+	unsigned int done;			/* ids[0..done) were handled */
+};
+
+/*
+ * Send the change, record and report what was done.  Returns the exit code
+ * to finish with (already reported when the record could not be written or
+ * the record turned out stale).
+ */
+int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		  struct cpu_change *c);
+/* The same for a memory range. */
+int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		  bool add, uint64_t base, uint64_t size);
+
+#endif /* UPCALL_HOTPLUG_H */

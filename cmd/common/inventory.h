@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The VM inventory: what the host knows about each VM (target, vCPU limits,
+ * topology, memory hot-add regions), read from YAML.  A VM given by socket
+ * path or vsock CID without an entry gets the defaults below.
+ */
+#ifndef UPCALL_INVENTORY_H
+#define UPCALL_INVENTORY_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <upcall/upcall.h>
+
+#include "topology.h"
+
+#define INVENTORY_SYSTEM_FILE	"/etc/upcall/vms.yaml"
+#define INVENTORY_MAX_REGIONS	16
+#define VM_NAME_MAX		64
+
+/* Defaults for a VM without an inventory entry. */
+#define VM_DEFAULT_BOOT_VCPUS	1
+#define VM_DEFAULT_MAX_VCPUS	UPCALL_MAX_CPU_COUNT
+#define VM_DEFAULT_BLOCK_SIZE	(128ULL << 20)
+
+#define INVENTORY_DOC							\
+	"VMs by name come from --config FILE, else " INVENTORY_SYSTEM_FILE \
+	" then $XDG_CONFIG_HOME/upcall/vms.yaml (the first that names the VM); " \
+	"a VM given by socket path or vsock CID needs no entry and gets boot 1 " \
+	"vCPU, max 255, APIC IDs 0..254, 128 MiB memory blocks and no hot-add region."
+
+struct vm_entry {
+	char name[VM_NAME_MAX];		/* inventory name, or derived from the target */
+	bool in_inventory;
+	char file[PATH_MAX];		/* where the entry came from */
+	char spec[PATH_MAX];		/* target as given */
+	struct upcall_target target;
+	bool have_arch;
+	enum upcall_arch arch;
+	unsigned int boot_vcpus;
+	unsigned int max_vcpus;
+	struct topology topo;
+	uint8_t apic_ver;
+	uint64_t block_size;
+	unsigned int nregions;
+	struct upcall_range regions[INVENTORY_MAX_REGIONS];
+};
+
+/*
+ * Look up @name in one inventory file.  Returns 1 found, 0 not there, -1
+ * with "FILE:LINE:COLUMN: why" (or "FILE: why") in @err.  With @by_target,
+ * @name is ignored and the entry whose target equals @by_target is found.
+ */
+int inventory_find(const char *file, const char *name,
+		   const struct upcall_target *by_target, struct vm_entry *out,
+		   char *err, size_t errlen);
+
+/* Defaults for a VM known only by its target. */
+void inventory_default(const struct upcall_target *t, struct vm_entry *out);
+
+/* Fill @out with the boot vCPUs' IDs; returns their count. */
+unsigned int vm_boot_ids(const struct vm_entry *e, uint8_t *ids);
+/* All IDs vCPUs 0..max-1 may have, ascending; returns max. */
+unsigned int vm_valid_ids(const struct vm_entry *e, uint8_t *ids);
+
+struct cli;
+/*
+ * Resolve @vm (a name, PATH, unix:PATH or vsock:CID[:PORT]) through the
+ * inventory into cli->entry and @t.  Returns an exit code; on failure the
+ * error was reported.
+ */
+int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t);
+
+#endif /* UPCALL_INVENTORY_H */

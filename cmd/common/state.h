@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The per-VM state record: online vCPU IDs and plugged memory ranges, one
+ * YAML file per VM in the state directory, shared by every binary.  All
+ * changes happen under a per-VM lock held from reading to writing, and the
+ * file is replaced atomically, so concurrent operators serialize.
+ */
+#ifndef UPCALL_STATE_H
+#define UPCALL_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <upcall/upcall.h>
+
+#define STATE_DIR_ROOT	"/run/upcall"
+
+#define STATE_DOC							\
+	"State records live in $UPCALL_STATE_DIR, else " STATE_DIR_ROOT	\
+	" for root, else $XDG_RUNTIME_DIR/upcall."
+
+struct vm_state {
+	unsigned int ncpus;
+	uint8_t cpus[UPCALL_MAX_APIC_IDS];	/* ascending */
+	unsigned int nmem;
+	struct upcall_range mem[UPCALL_MAX_MEM_RANGES];	/* by base */
+	char identity[200];	/* the endpoint the record was written for */
+	char pending[200];	/* an operation whose result is not recorded yet */
+};
+
+struct cli;
+struct vm_entry;
+
+struct vm_record {
+	struct cli *cli;
+	const struct vm_entry *e;
+	int dirfd;
+	int lockfd;
+	char path[PATH_MAX];	/* of the record file, for messages */
+	char identity[200];	/* of the endpoint now */
+	struct vm_state st;
+	bool from_guest;	/* the guest answered a query this time */
+};
+
+/*
+ * Lock the record of cli->entry and load it; a missing record, or one
+ * written for an endpoint that has since changed (with a notice), starts
+ * from the inventory's boot state.  With @reseed an unreadable record is no
+ * error.  Returns an exit code, reported on failure.
+ */
+int record_open(struct cli *cli, struct vm_record *r, bool reseed);
+/*
+ * Ask the guest what it has (query extension) and adopt the answer.  A
+ * guest without the extension is no error: the record stands.  Returns an
+ * exit code, reported on failure.
+ */
+int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
+		   bool mem);
+/*
+ * Write the record, noting @what as in flight ("" when nothing is, NULL to
+ * keep the note).  Returns an exit code, reported on failure.
+ */
+int record_save(struct vm_record *r, const char *what);
+void record_close(struct vm_record *r);
+
+/* "0,1,4", or "none" */
+void state_format_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len);
+
+/* Set operations on the record (pure). */
+void state_cpus_add(struct vm_state *st, const uint8_t *ids, unsigned int n);
+void state_cpus_del(struct vm_state *st, const uint8_t *ids, unsigned int n);
+void state_cpus_set(struct vm_state *st, const uint8_t *ids, unsigned int n);
+/* Index of a recorded range overlapping [base, base+size), or -1. */
+int state_mem_overlap(const struct vm_state *st, uint64_t base, uint64_t size);
+/* Index of the recorded range containing [base, base+size), or -1. */
+int state_mem_containing(const struct vm_state *st, uint64_t base, uint64_t size);
+/* Returns -1 when the record is full. */
+int state_mem_add(struct vm_state *st, uint64_t base, uint64_t size);
+/* Cut [base, base+size) out of the range containing it; -1 if none or full. */
+int state_mem_del(struct vm_state *st, uint64_t base, uint64_t size);
+/*
+ * Lowest @align-aligned base in @regions where @size fits beside every
+ * recorded range.  Returns 0, or -1 when nothing fits.
+ */
+int state_mem_place(const struct vm_state *st, const struct upcall_range *regions,
+		    unsigned int nregions, uint64_t align, uint64_t size,
+		    uint64_t *base);
+
+#endif /* UPCALL_STATE_H */

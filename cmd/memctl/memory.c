@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* memctl add SIZE [--base ADDR] | del SIZE --base ADDR | list | sync --ranges LIST */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/hotplug.h"
+
+struct mem_args {
+	uint64_t size;
+	uint64_t base;
+	bool have_size;
+	bool have_base;
+	unsigned int nranges;
+	bool have_ranges;
+	struct upcall_range ranges[UPCALL_MAX_MEM_RANGES];
+};
+
+enum { OPT_BASE = 0x300, OPT_RANGES };
+
+static const struct argp_option add_options[] = {
+	{ "base", OPT_BASE, "ADDR", 0,
+	  "Guest-physical start (default: the lowest free block of the hot-add regions)", 0 },
+	{ 0 }
+};
+
+static const struct argp_option del_options[] = {
+	{ "base", OPT_BASE, "ADDR", 0, "Guest-physical start of the range (required)", 0 },
+	{ 0 }
+};
+
+static const struct argp_option sync_options[] = {
+	{ "ranges", OPT_RANGES, "LIST", 0,
+	  "The ranges really plugged: BASE+SIZE,... (e.g. 0x100000000+1G), or none", 0 },
+	{ 0 }
+};
+
+/* "BASE+SIZE,BASE+SIZE" or "none" */
+static int parse_ranges(char *arg, struct mem_args *a, char *err, size_t errlen)
+{
+	char *save = NULL, *tok, *plus;
+
+	a->have_ranges = true;
+	if (!strcmp(arg, "none"))
+		return 0;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct upcall_range *r = &a->ranges[a->nranges];
+
+		plus = strchr(tok, '+');
+		if (!plus) {
+			snprintf(err, errlen, "\"%s\" is not BASE+SIZE", tok);
+			return -1;
+		}
+		*plus = '\0';
+		if (a->nranges == UPCALL_MAX_MEM_RANGES) {
+			snprintf(err, errlen, "more than %d ranges", UPCALL_MAX_MEM_RANGES);
+			return -1;
+		}
+		if (parse_u64(tok, &r->base, err, errlen) || parse_size(plus + 1, &r->size, err, errlen))
+			return -1;
+		a->nranges++;
+	}
+	return 0;
+}
+
+static error_t mem_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_parse *p = state->input;
+	struct mem_args *a = p->args;
+	bool is_del = !strcmp(p->cmd->object, "del");
+	char err[160];
+
+	switch (key) {
+	case OPT_BASE:
+		if (parse_u64(arg, &a->base, err, sizeof(err)))
+			argp_error(state, "--base: %s", err);
+		a->have_base = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			return ARGP_ERR_UNKNOWN;
+		if (parse_size(arg, &a->size, err, sizeof(err)))
+			argp_error(state, "%s", err);
+		a->have_size = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->have_size)
+			argp_error(state, "missing SIZE");
+		if (a->size == 0)
+			argp_error(state, "SIZE must not be zero");
+		if (is_del && !a->have_base)
+			argp_error(state, "missing --base ADDR (see 'memctl list')");
+		if (a->have_base && a->base + a->size < a->base)
+			argp_error(state, "range 0x%" PRIx64 "+0x%" PRIx64 " overflows 64 bits",
+				   a->base, a->size);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static error_t sync_parse(int key, char *arg, struct argp_state *state)
+{
+	struct mem_args *a = ((struct cli_parse *)state->input)->args;
+	char err[160];
+
+	switch (key) {
+	case OPT_RANGES:
+		if (parse_ranges(arg, a, err, sizeof(err)))
+			argp_error(state, "--ranges: %s", err);
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->have_ranges)
+			argp_error(state, "missing --ranges LIST (or --ranges none)");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static void say_range(struct cli *cli, const char *verb, uint64_t base, uint64_t size)
+{
+	char sz[32];
+
+	format_size(size, sz, sizeof(sz));
+	cli_say(cli, "%s%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)", verb, *verb ? "" : "  ",
+		base, base + size - 1, sz);
+}
+
+static void report_ranges(struct cli *cli, const struct vm_record *r)
+{
+	json_t *list = json_array();
+	uint64_t total = 0;
+	char sz[32];
+
+	for (unsigned int i = 0; i < r->st.nmem; i++) {
+		json_array_append_new(list, json_pack("{sIsI}", "base",
+			(json_int_t)r->st.mem[i].base, "size", (json_int_t)r->st.mem[i].size));
+		total += r->st.mem[i].size;
+	}
+	format_size(total, sz, sizeof(sz));
+	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "ranges", list);
+	cli_set(cli, "total", json_integer((json_int_t)total));
+	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
+	if (cli->output == OUTPUT_TEXT) {
+		printf("%s: %u hot-added range%s, %s in all; %s\n", r->e->name, r->st.nmem,
+		       r->st.nmem == 1 ? "" : "s", sz,
+		       r->from_guest ? "as the guest reports" : "from the record");
+		for (unsigned int i = 0; i < r->st.nmem; i++)
+			say_range(cli, "", r->st.mem[i].base, r->st.mem[i].size);
+	}
+}
+
+static int check_aligned(struct cli *cli, const struct vm_entry *e, uint64_t v,
+			 const char *what)
+{
+	if (v % e->block_size == 0)
+		return EXIT_DONE;
+	return cli_fail(cli, EXIT_USAGE,
+			"%s 0x%" PRIx64 " is not a multiple of VM %s's memory block size 0x%" PRIx64,
+			what, v, e->name, e->block_size);
+}
+
+static bool in_regions(const struct vm_entry *e, uint64_t base, uint64_t size)
+{
+	for (unsigned int i = 0; i < e->nregions; i++)
+		if (base >= e->regions[i].base &&
+		    base + size <= e->regions[i].base + e->regions[i].size)
+			return true;
+	return false;
+}
+
+/* Where the new range goes, checked against regions and the record. */
+static int place(struct cli *cli, const struct vm_record *r, struct mem_args *a)
+{
+	const struct vm_entry *e = r->e;
+	char sz[32];
+	int o;
+
+	format_size(a->size, sz, sizeof(sz));
+	if (!a->have_base && !e->nregions)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s has no memory hot-add region in the inventory; give --base ADDR",
+				e->name);
+	if (!a->have_base &&
+	    state_mem_place(&r->st, e->regions, e->nregions, e->block_size, a->size, &a->base))
+		return cli_fail(cli, EXIT_USAGE,
+				"no free room for %s in the hot-add regions of VM %s (see 'memctl list')",
+				sz, e->name);
+	if (e->nregions && !in_regions(e, a->base, a->size))
+		return cli_fail(cli, EXIT_USAGE,
+				"0x%" PRIx64 "+0x%" PRIx64 " is outside the hot-add regions of VM %s",
+				a->base, a->size, e->name);
+	o = state_mem_overlap(&r->st, a->base, a->size);
+	if (o >= 0)
+		return cli_fail(cli, EXIT_USAGE,
+				"0x%" PRIx64 "+0x%" PRIx64 " overlaps the plugged range 0x%" PRIx64
+				"+0x%" PRIx64 " of VM %s", a->base, a->size, r->st.mem[o].base,
+				r->st.mem[o].size, e->name);
+	return EXIT_DONE;
+}
+
+static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		  struct mem_args *a, bool add)
+{
+	int rc = check_aligned(cli, r->e, a->size, "size");
+
+	if (!rc && a->have_base)
+		rc = check_aligned(cli, r->e, a->base, "base");
+	if (!rc && add)
+		rc = place(cli, r, a);
+	if (!rc && !add && state_mem_containing(&r->st, a->base, a->size) < 0)
+		rc = cli_fail(cli, EXIT_USAGE,
+			      "0x%" PRIx64 "+0x%" PRIx64 " is not plugged in VM %s as far as %s knows (see 'memctl list')",
+			      a->base, a->size, r->e->name, r->from_guest ? "the guest" : "the record");
+	if (rc)
+		return rc;
+	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "base", json_integer((json_int_t)a->base));
+	cli_set(cli, "size", json_integer((json_int_t)a->size));
+	return hp_mem_change(cli, r, s, add, a->base, a->size);
+}
+
+static int run_mem(struct cli *cli, struct mem_args *a, bool add)
+{
+	struct upcall_session *s;
+	struct vm_record r;
+	int rc = hp_begin(cli, &r, &s, false, true);
+
+	if (!rc)
+		rc = do_mem(cli, &r, s, a, add);
+	record_close(&r);
+	return rc;
+}
+
+static int run_add(struct cli *cli, void *args)
+{
+	return run_mem(cli, args, true);
+}
+
+static int run_del(struct cli *cli, void *args)
+{
+	return run_mem(cli, args, false);
+}
+
+static int run_list(struct cli *cli, void *args)
+{
+	struct upcall_session *s;
+	struct vm_record r;
+	int rc = hp_begin(cli, &r, &s, false, true);
+
+	(void)args;
+	if (!rc)
+		rc = record_save(&r, NULL);
+	if (!rc) {
+		report_ranges(cli, &r);
+		rc = cli_finish(cli, UPCALL_OK);
+	}
+	record_close(&r);
+	return rc;
+}
+
+static int check_sync(struct cli *cli, const struct vm_entry *e, struct mem_args *a,
+		      struct vm_state *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < a->nranges; i++) {
+		struct upcall_range *g = &a->ranges[i];
+
+		if ((rc = check_aligned(cli, e, g->base, "base")) ||
+		    (rc = check_aligned(cli, e, g->size, "size")))
+			return rc;
+		if (!g->size || g->base + g->size < g->base || state_mem_add(st, g->base, g->size))
+			return cli_fail(cli, EXIT_USAGE,
+					"--ranges: 0x%" PRIx64 "+0x%" PRIx64 " is empty, overflows or overlaps another",
+					g->base, g->size);
+	}
+	return EXIT_DONE;
+}
+
+static int run_sync(struct cli *cli, void *args)
+{
+	struct upcall_session *s;
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	struct vm_state st;
+	int rc = cli_session(cli, &s);
+
+	if (!rc)
+		rc = check_sync(cli, cli->entry, args, &st);
+	if (!rc)
+		rc = record_open(cli, &r, true);
+	if (!rc) {
+		r.st.nmem = st.nmem;
+		memcpy(r.st.mem, st.mem, sizeof(st.mem));
+		rc = record_save(&r, "");
+	}
+	if (!rc) {
+		report_ranges(cli, &r);
+		rc = cli_finish(cli, UPCALL_OK);
+	}
+	record_close(&r);
+	return rc;
+}
+
+const struct cli_cmd memctl_cmds[] = {
+	{ "add", NULL, "SIZE", "Hot-add and online SIZE of memory (at --base, or placed)",
+	  add_options, mem_parse, sizeof(struct mem_args), run_add, NULL },
+	{ "del", NULL, "SIZE", "Offline and remove the plugged range SIZE at --base",
+	  del_options, mem_parse, sizeof(struct mem_args), run_del, NULL },
+	{ "list", NULL, NULL, "Show the hot-added ranges (asks the guest when it can answer)",
+	  NULL, NULL, sizeof(struct mem_args), run_list, NULL },
+	{ "sync", NULL, NULL, "Re-seed the state record with the ranges really plugged (nothing is sent)",
+	  sync_options, sync_parse, sizeof(struct mem_args), run_sync, NULL },
+	{ 0 }
+};

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vcpuctl get | set-count N | sync --apic-ids LIST */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/hotplug.h"
+
+struct vcpu_args {
+	unsigned int count;
+	bool have_count;
+	unsigned int nids;
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+};
+
+enum { OPT_APIC_IDS = 0x200 };
+
+static const struct argp_option sync_options[] = {
+	{ "apic-ids", OPT_APIC_IDS, "LIST", 0,
+	  "The IDs really online (x86_64 APIC IDs, aarch64 CPU ids), e.g. 0,1,4; "
+	  "must include the boot CPU", 0 },
+	{ 0 }
+};
+
+static error_t count_parse(int key, char *arg, struct argp_state *state)
+{
+	struct vcpu_args *a = ((struct cli_parse *)state->input)->args;
+	unsigned long v;
+	char err[160];
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			return ARGP_ERR_UNKNOWN;
+		if (parse_uint(arg, 1, UPCALL_MAX_CPU_COUNT, &v, "vCPU count", err, sizeof(err)))
+			argp_error(state, "%s", err);
+		a->count = (unsigned int)v;
+		a->have_count = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->have_count)
+			argp_error(state, "missing vCPU count N");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static error_t sync_parse(int key, char *arg, struct argp_state *state)
+{
+	struct vcpu_args *a = ((struct cli_parse *)state->input)->args;
+	char err[160];
+
+	switch (key) {
+	case OPT_APIC_IDS:
+		if (parse_id_list(arg, a->ids, UPCALL_MAX_APIC_IDS, &a->nids, err, sizeof(err)))
+			argp_error(state, "--apic-ids: %s", err);
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->nids)
+			argp_error(state, "missing --apic-ids LIST");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static void report_state(struct cli *cli, const struct vm_record *r)
+{
+	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
+	char list[1024];
+
+	state_format_ids(r->st.cpus, r->st.ncpus, list, sizeof(list));
+	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "count", json_integer(r->st.ncpus));
+	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(r->st.cpus, r->st.ncpus));
+	cli_set(cli, "boot", json_integer(r->e->boot_vcpus));
+	cli_set(cli, "max", json_integer(r->e->max_vcpus));
+	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
+	cli_say(cli, "%s: %u vCPU%s online (%s %s), max %u; %s", r->e->name,
+		r->st.ncpus, r->st.ncpus == 1 ? "" : "s", x86 ? "APIC IDs" : "CPU ids",
+		list, r->e->max_vcpus,
+		r->from_guest ? "as the guest reports" : "from the record");
+}
+
+static int run_get(struct cli *cli, void *args)
+{
+	struct upcall_session *s;
+	struct vm_record r;
+	int rc = hp_begin(cli, &r, &s, true, false);
+
+	(void)args;
+	if (!rc)
+		rc = record_save(&r, NULL);
+	if (!rc) {
+		report_state(cli, &r);
+		rc = cli_finish(cli, UPCALL_OK);
+	}
+	record_close(&r);
+	return rc;
+}
+
+/* Which IDs take the record from its count to @want (Dragonball's order). */
+static int plan(struct cli *cli, const struct vm_record *r, unsigned int want,
+		struct cpu_change *c)
+{
+	uint8_t valid[UPCALL_MAX_APIC_IDS];
+	unsigned int nvalid = vm_valid_ids(r->e, valid), have = r->st.ncpus;
+
+	c->add = want > have;
+	c->apic_ver = r->e->apic_ver;
+	if (c->add)
+		c->n = topology_pick_free(valid, nvalid, r->st.cpus, have, want - have, c->ids);
+	else
+		c->n = topology_pick_online(r->st.cpus, have, valid[0], have - want, c->ids);
+	if (c->n == (c->add ? want - have : have - want))
+		return EXIT_DONE;
+	return cli_fail(cli, EXIT_USAGE,
+			"VM %s: cannot go from %u to %u vCPUs: the record's IDs do not fit its topology (see 'vcpuctl get'; re-seed with 'vcpuctl sync')",
+			r->e->name, have, want);
+}
+
+static int set_count(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		     unsigned int want)
+{
+	unsigned int have = r->st.ncpus;
+	struct cpu_change c;
+	int rc;
+
+	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "from", json_integer(have));
+	cli_set(cli, "to", json_integer(want));
+	if (want == have) {
+		cli_say(cli, "%s already has %u vCPU%s; nothing to do", r->e->name, have,
+			have == 1 ? "" : "s");
+		rc = record_save(r, NULL);
+		return rc ? rc : cli_finish(cli, UPCALL_OK);
+	}
+	memset(&c, 0, sizeof(c));
+	if ((rc = plan(cli, r, want, &c)))
+		return rc;
+	return hp_cpu_change(cli, r, s, &c);
+}
+
+static int run_set_count(struct cli *cli, void *args)
+{
+	struct vcpu_args *a = args;
+	struct upcall_session *s;
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	int rc = cli_session(cli, &s);
+
+	if (rc)
+		return rc;
+	if (a->count > cli->entry->max_vcpus)
+		return cli_fail(cli, EXIT_USAGE, "VM %s: %u vCPUs is outside 1..%u (max_vcpu_count)",
+				cli->entry->name, a->count, cli->entry->max_vcpus);
+	rc = hp_begin(cli, &r, &s, true, false);
+	if (!rc)
+		rc = set_count(cli, &r, s, a->count);
+	record_close(&r);
+	return rc;
+}
+
+static int run_sync(struct cli *cli, void *args)
+{
+	struct vcpu_args *a = args;
+	uint8_t valid[UPCALL_MAX_APIC_IDS];
+	struct upcall_session *s;
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	unsigned int nvalid;
+	int rc = cli_session(cli, &s);
+
+	if (rc)
+		return rc;
+	nvalid = vm_valid_ids(cli->entry, valid);
+	for (unsigned int i = 0; i < a->nids; i++)
+		if (!memchr(valid, a->ids[i], nvalid))
+			return cli_fail(cli, EXIT_USAGE,
+					"VM %s: ID %u is not one of its vCPUs' IDs (see its topology and max_vcpu_count)",
+					cli->entry->name, a->ids[i]);
+	if (!memchr(a->ids, valid[0], a->nids))
+		return cli_fail(cli, EXIT_USAGE, "VM %s: the boot CPU (ID %u) is always online; list it",
+				cli->entry->name, valid[0]);
+	rc = record_open(cli, &r, true);
+	if (!rc) {
+		state_cpus_set(&r.st, a->ids, a->nids);
+		rc = record_save(&r, "");
+	}
+	if (!rc) {
+		report_state(cli, &r);
+		rc = cli_finish(cli, UPCALL_OK);
+	}
+	record_close(&r);
+	return rc;
+}
+
+const struct cli_cmd vcpuctl_cmds[] = {
+	{ "get", NULL, NULL, "Show the online vCPUs (asks the guest when it can answer)",
+	  NULL, NULL, sizeof(struct vcpu_args), run_get, NULL },
+	{ "set-count", NULL, "N",
+	  "Add or remove vCPUs until N are online (1..max_vcpu_count); exit 2 when only some were",
+	  NULL, count_parse, sizeof(struct vcpu_args), run_set_count, NULL },
+	{ "sync", NULL, NULL,
+	  "Re-seed the state record with the vCPUs really online (nothing is sent)",
+	  sync_options, sync_parse, sizeof(struct vcpu_args), run_sync, NULL },
+	{ 0 }
+};
