@@ -257,16 +257,64 @@ static error_t dispatch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli_parse *p = state->input;
 
+	if (key == ARGP_KEY_INIT && p->out) {
+		state->out_stream = p->out;
+		state->err_stream = p->err;
+	}
 	if (key == ARGP_KEY_INIT)
 		state->child_inputs[0] = p->cli;
 	return p->cmd->parser ? p->cmd->parser(key, arg, state) : ARGP_ERR_UNKNOWN;
+}
+
+/*
+ * Without ARGP_NO_EXIT argp exits after --help or an error.  With it (the
+ * shell) argp would print and go on parsing, so its output is captured: a
+ * line that printed help (0) or an error (64) does not run.
+ */
+static int parse_command(const struct argp *argp, int argc, char **argv,
+			 unsigned int flags, struct cli_parse *in, bool *run)
+{
+	char *out = NULL, *err = NULL;
+	size_t outlen = 0, errlen = 0;
+	int rc;
+
+	if (!(flags & ARGP_NO_EXIT)) {
+		rc = argp_parse(argp, argc, argv, flags, NULL, in);
+		*run = rc == 0;
+		return rc ? EXIT_USAGE : EXIT_DONE;
+	}
+	in->out = open_memstream(&out, &outlen);
+	in->err = open_memstream(&err, &errlen);
+	rc = in->out && in->err ? argp_parse(argp, argc, argv, flags, NULL, in) : ENOMEM;
+	if (in->out)
+		fclose(in->out);
+	if (in->err)
+		fclose(in->err);
+	/* After --help, argp goes on and may complain of missing arguments. */
+	fputs(outlen ? out : "", stdout);
+	fflush(stdout);
+	fputs(outlen || !err ? "" : err, stderr);
+	free(out);
+	free(err);
+	*run = rc == 0 && outlen == 0 && errlen == 0;
+	if (rc == ENOMEM)
+		return EXIT_OSERR;
+	return outlen ? EXIT_DONE : (rc || errlen) ? EXIT_USAGE : EXIT_DONE;
+}
+
+bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
+{
+	int w1, w2;
+
+	find_words(tables, argc, argv, &w1, &w2);
+	return w1 >= 0;
 }
 
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	     const char *doc, int argc, char **argv, unsigned int flags)
 {
 	const struct cli_cmd *cmd = NULL;
-	bool two_words = false;
+	bool two_words = false, run;
 	int w1, w2, nargc = 0, rc;
 	char **nargv, cmdname[64], *cmd_doc;
 	void *args;
@@ -320,12 +368,10 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 			.children = children,
 		};
 
-		rc = argp_parse(&argp, nargc, nargv, flags, NULL, &input);
+		rc = parse_command(&argp, nargc, nargv, flags, &input, &run);
 	}
-	if (rc) {
-		rc = EXIT_USAGE;
+	if (!run)
 		goto out;
-	}
 	cli->command = cmdname;
 	rc = cmd->run(cli, args);
 	cli->command = NULL;
@@ -336,31 +382,42 @@ out:
 	return rc;
 }
 
+static bool same_target(const struct upcall_target *a,
+			const struct upcall_target *b)
+{
+	if (a->transport != b->transport || a->port != b->port)
+		return false;
+	if (a->transport == UPCALL_TRANSPORT_VSOCK)
+		return a->cid == b->cid;
+	return strcmp(a->path, b->path) == 0;
+}
+
 int cli_session(struct cli *cli, struct upcall_session **out)
 {
 	struct upcall_target t;
 	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
 	int rc;
 
-	if (cli->session) {
-		upcall_session_set_timeout(cli->session, cli->timeout_ms);
-		upcall_session_set_arch(cli->session, cli->arch);
-		*out = cli->session;
-		return EXIT_DONE;
-	}
 	if (!vm || !*vm)
 		return cli_fail(cli, EXIT_USAGE,
 				"no VM given: use --vm TARGET or set UPCALL_VM");
 	rc = inventory_resolve(cli, vm, &t);
 	if (rc)
 		return rc;
-	cli->session = upcall_session_new(&t);
+	/* The shell keeps its session unless a line names another VM. */
+	if (cli->session && !same_target(upcall_session_target(cli->session), &t)) {
+		upcall_session_free(cli->session);
+		cli->session = NULL;
+	}
+	if (!cli->session)
+		cli->session = upcall_session_new(&t);
 	if (!cli->session)
 		return cli_fail(cli, EXIT_OSERR, "out of memory");
 	upcall_session_set_timeout(cli->session, cli->timeout_ms);
 	upcall_session_set_arch(cli->session, cli->arch);
-	if (cli->verbose)
-		upcall_session_set_frame_hook(cli->session, dump_frame_hook, stderr);
+	upcall_session_set_frame_hook(cli->session, cli->verbose ? dump_frame_hook : NULL,
+				      stderr);
+	upcall_session_set_interrupt(cli->session, cli->interrupt);
 	*out = cli->session;
 	return EXIT_DONE;
 }

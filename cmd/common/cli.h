@@ -50,6 +50,7 @@ struct cli {
 	json_t *result;
 	struct upcall_session *session;	/* kept open between shell commands */
 	struct vm_entry *entry;		/* the --vm inventory entry, with the session */
+	volatile sig_atomic_t *interrupt;	/* shell: Ctrl-C flag for sessions */
 };
 
 struct cli_cmd {
@@ -77,6 +78,7 @@ struct cli_parse {
 	struct cli *cli;
 	void *args;
 	const struct cli_cmd *cmd;
+	FILE *out, *err;	/* with ARGP_NO_EXIT: argp's output, captured */
 };
 
 extern const struct argp cli_global_argp;
@@ -91,6 +93,8 @@ void cli_free(struct cli *cli);
  */
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	     const char *doc, int argc, char **argv, unsigned int argp_flags);
+/* Does argv name a command (known or not), or only options? */
+bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv);
 const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 				  const char *object, const char *verb,
 				  bool *two_words);

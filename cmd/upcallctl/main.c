@@ -7,15 +7,16 @@
 const char *argp_program_version = "upcallctl " UPCALL_TOOLS_VERSION;
 const char *argp_program_bug_address = NULL;
 
-static const struct cli_cmd *const tables[] = {
+const struct cli_cmd *const upcallctl_tables[] = {
 	upcallctl_cpu_cmds,
 	upcallctl_mem_cmds,
 	upcallctl_dev_cmds,
 	upcallctl_ping_cmds,
+	upcallctl_shell_cmds,
 	NULL
 };
 
-static const char doc[] =
+const char upcallctl_doc[] =
 	"Drive the upcall device manager of a running VM: hot-plug vCPUs, "
 	"memory, virtio-mmio and PCI devices.";
 
@@ -26,7 +27,10 @@ int main(int argc, char **argv)
 
 	argp_err_exit_status = EXIT_USAGE;
 	cli_init(&cli, "upcallctl");
-	rc = cli_main(&cli, tables, doc, argc, argv, 0);
+	if (shell_by_default(argc, argv))
+		rc = shell_start(&cli, argc, argv);
+	else
+		rc = cli_main(&cli, upcallctl_tables, upcallctl_doc, argc, argv, 0);
 	cli_free(&cli);
 	return rc;
 }

@@ -9,5 +9,14 @@ extern const struct cli_cmd upcallctl_cpu_cmds[];
 extern const struct cli_cmd upcallctl_mem_cmds[];
 extern const struct cli_cmd upcallctl_dev_cmds[];
 extern const struct cli_cmd upcallctl_ping_cmds[];
+extern const struct cli_cmd upcallctl_shell_cmds[];
+
+/* main.c: all the tables above, NULL-terminated, and the program's doc. */
+extern const struct cli_cmd *const upcallctl_tables[];
+extern const char upcallctl_doc[];
+
+/* shell.c: no command on a terminal starts the shell. */
+bool shell_by_default(int argc, char **argv);
+int shell_start(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * upcallctl shell: one session kept open across commands, read with GNU
+ * readline on a terminal (prompt, history, completion, Ctrl-C abandons a
+ * pending request) or line by line from a script.  Each line is split into
+ * words and handed to cli_main() with the same tables as the one-shot CLI.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "shell.h"
+
+struct shell shell;
+
+static volatile sig_atomic_t interrupted;
+
+struct shell_args {
+	bool keep_going;
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Copy one word from *@pp to *@op, unquoting; returns the open quote or 0. */
+static char copy_word(const char **pp, char **op)
+{
+	const char *p = *pp;
+	char *o = *op, q = 0;
+
+	for (; *p && (q || !is_blank(*p)); p++) {
+		if (q && *p == q)
+			q = 0;
+		else if (q == '"' && *p == '\\' && p[1] && strchr("\"\\", p[1]))
+			*o++ = *++p;
+		else if (q)
+			*o++ = *p;
+		else if (*p == '\'' || *p == '"')
+			q = *p;
+		else if (*p == '\\' && p[1])
+			*o++ = *++p;
+		else
+			*o++ = *p;
+	}
+	*o++ = '\0';
+	*pp = p;
+	*op = o;
+	return q;
+}
+
+char **shell_split(const char *line, bool partial, int *argc, const char **err)
+{
+	size_t len = strlen(line);
+	char **argv = calloc(len / 2 + 3, sizeof(*argv));
+	char *buf = malloc(len + sizeof("upcallctl") + 1);
+	const char *p = line;
+	char *o = buf;
+	int n = 0;
+
+	if (!argv || !buf) {
+		*err = "out of memory";
+		goto fail;
+	}
+	argv[n++] = strcpy(buf, "upcallctl");
+	o += sizeof("upcallctl");
+	for (;;) {
+		while (is_blank(*p))
+			p++;
+		if (!*p || *p == '#')
+			break;
+		argv[n++] = o;
+		if (copy_word(&p, &o) && !partial) {
+			*err = "unterminated quote";
+			goto fail;
+		}
+	}
+	*argc = n;
+	return argv;
+fail:
+	free(buf);
+	free(argv);
+	return NULL;
+}
+
+static void free_words(char **argv)
+{
+	if (argv)
+		free(argv[0]);
+	free(argv);
+}
+
+const char *shell_target(const struct cli *cli)
+{
+	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
+
+	return vm && *vm ? vm : NULL;
+}
+
+void shell_note_drop(struct cli *cli)
+{
+	struct upcall_session *s = cli->session;
+	struct upcall_stats before, after;
+	enum upcall_status st;
+	char target[160];
+
+	if (!s || !upcall_is_connected(s))
+		return;
+	upcall_session_stats(s, &before);
+	st = upcall_connect(s);
+	upcall_session_stats(s, &after);
+	if (st == UPCALL_OK && after.connects == before.connects)
+		return;
+	upcall_target_format(upcall_session_target(s), target, sizeof(target));
+	printf("connection to %s was closed by the guest; %s\n", target,
+	       st == UPCALL_OK ? "reconnected" : "reconnecting");
+	fflush(stdout);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Line options apply to that line only: start each line from the shell's. */
+static void restore_globals(struct cli *cli)
+{
+	struct upcall_session *s = cli->session;
+	struct vm_entry *e = cli->entry;
+	const char *command = cli->command;
+
+	*cli = shell.globals;
+	cli->session = s;
+	cli->entry = e;
+	cli->command = command;
+}
+
+static bool is_shell_cmd(const char *word)
+{
+	for (const struct cli_cmd *c = shell_cmds; c->object; c++)
+		if (strcmp(c->object, word) == 0)
+			return true;
+	return false;
+}
+
+static void print_timing(const struct cli *cli, uint64_t start, uint64_t requests)
+{
+	struct upcall_stats st = { 0 };
+
+	if (cli->session)
+		upcall_session_stats(cli->session, &st);
+	fprintf(stderr, "time: %.3f ms", (double)(now_ns() - start) / 1e6);
+	if (st.requests != requests)
+		fprintf(stderr, ", round trip %.3f ms", (double)st.last_rtt_ns / 1e6);
+	fputc('\n', stderr);
+}
+
+static uint64_t requests_sent(const struct cli *cli)
+{
+	struct upcall_stats st = { 0 };
+
+	if (cli->session)
+		upcall_session_stats(cli->session, &st);
+	return st.requests;
+}
+
+/* Run one line; returns its exit code (0 for a blank line or a comment). */
+static int run_line(struct cli *cli, const char *line)
+{
+	const char *err = NULL;
+	int argc, rc;
+	char **argv = shell_split(line, false, &argc, &err);
+	uint64_t start = now_ns(), requests = requests_sent(cli);
+
+	if (!argv)
+		return cli_fail(cli, strcmp(err, "out of memory") ? EXIT_USAGE : EXIT_OSERR,
+				"%s", err);
+	if (argc == 1) {
+		free_words(argv);
+		return EXIT_DONE;
+	}
+	if (!cli_has_command((const struct cli_cmd *const *)shell.tables, argc, argv)) {
+		free_words(argv);
+		return cli_fail(cli, EXIT_USAGE, "no command given (type 'help')");
+	}
+	restore_globals(cli);
+	if (!is_shell_cmd(argv[1]))
+		shell_note_drop(cli);
+	interrupted = 0;
+	rc = cli_main(cli, (const struct cli_cmd *const *)shell.tables, upcallctl_doc,
+		      argc, argv, ARGP_NO_EXIT);
+	if (shell.timing)
+		print_timing(cli, start, requests);
+	restore_globals(cli);
+	free_words(argv);
+	return rc;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* SIGINT interrupts waits (no SA_RESTART) and only raises the flag. */
+static int catch_sigint(struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = on_sigint };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGINT, &sa, old);
+}
+
+/* $XDG_STATE_HOME/upcall/history, creating the directories. */
+static char *history_path(void)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *dir = NULL, *path = NULL;
+
+	if (state && *state)
+		dir = strdup(state);
+	else if (home && *home && asprintf(&dir, "%s/.local/state", home) < 0)
+		dir = NULL;
+	if (!dir)
+		return NULL;
+	if (asprintf(&path, "%s/upcall/history", dir) < 0)
+		path = NULL;
+	for (char *p = path ? path + 1 : NULL; p && (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			fprintf(stderr, "upcallctl: cannot create %s: %s\n", path, strerror(errno));
+		*p = '/';
+	}
+	free(dir);
+	return path;
+}
+
+static char *prompt_text(const struct cli *cli)
+{
+	const char *vm = shell_target(cli);
+	bool up = cli->session && upcall_is_connected(cli->session);
+	char *p;
+
+	if (asprintf(&p, "upcall %s [%s]> ", vm ? vm : "(no VM)",
+		     up ? "connected" : "disconnected") < 0)
+		return NULL;
+	return p;
+}
+
+static char *read_result;
+static bool read_done;
+
+static void on_line(char *line)
+{
+	rl_callback_handler_remove();
+	read_result = line;
+	read_done = true;
+}
+
+/* Ctrl-C at the prompt: drop what was typed and prompt again. */
+static void cancel_input(void)
+{
+	interrupted = 0;
+	rl_echo_signal_char(SIGINT);
+	rl_free_line_state();
+	rl_callback_sigcleanup();
+	rl_replace_line("", 0);
+	rl_crlf();
+	rl_on_new_line();
+	rl_redisplay();
+}
+
+/* Returns the line (malloc'd), or NULL at end of input. */
+static char *read_line(const struct cli *cli)
+{
+	char *prompt = prompt_text(cli);
+
+	read_done = false;
+	read_result = NULL;
+	interrupted = 0;
+	rl_callback_handler_install(prompt ? prompt : "upcall> ", on_line);
+	while (!read_done) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+
+		if (poll(&pfd, 1, -1) > 0)
+			rl_callback_read_char();
+		else if (errno == EINTR && interrupted)
+			cancel_input();
+		else if (errno != EINTR)
+			break;
+	}
+	if (!read_done)
+		rl_callback_handler_remove();
+	free(prompt);
+	return read_result;
+}
+
+static void remember(const char *line)
+{
+	HIST_ENTRY *last = history_length ? history_get(history_base + history_length - 1) : NULL;
+	const char *p = line;
+
+	while (is_blank(*p))
+		p++;
+	if (*p && !(last && strcmp(last->line, line) == 0))
+		add_history(line);
+}
+
+static int interactive(struct cli *cli)
+{
+	char *hist = history_path(), *line;
+
+	rl_readline_name = "upcallctl";
+	rl_catch_signals = 0;
+	shell_complete_init();
+	stifle_history(SHELL_HISTORY_MAX);
+	if (hist)
+		read_history(hist);
+	while (!shell.quit && (line = read_line(cli))) {
+		remember(line);
+		run_line(cli, line);
+		free(line);
+	}
+	if (!shell.quit)
+		putchar('\n');	/* Ctrl-D leaves the cursor after the prompt */
+	if (hist && write_history(hist))
+		fprintf(stderr, "upcallctl: cannot write %s: %s\n", hist, strerror(errno));
+	free(hist);
+	rl_clear_history();
+	return EXIT_DONE;
+}
+
+/* Not a terminal: one command a line; stop at the first failure. */
+static int script(struct cli *cli, bool keep_going)
+{
+	char *line = NULL;
+	size_t size = 0;
+	int first = EXIT_DONE, rc;
+
+	while (!shell.quit && getline(&line, &size, stdin) >= 0) {
+		rc = run_line(cli, line);
+		if (rc && !first)
+			first = rc;
+		if (rc && !keep_going)
+			break;
+	}
+	if (!first && interrupted)
+		first = EXIT_CANCELLED;
+	free(line);
+	return first;
+}
+
+static const struct cli_cmd **shell_tables(void)
+{
+	size_t n = 0;
+	const struct cli_cmd **t;
+
+	while (upcallctl_tables[n])
+		n++;
+	t = calloc(n + 2, sizeof(*t));
+	if (!t)
+		return NULL;
+	memcpy(t, upcallctl_tables, n * sizeof(*t));
+	t[n] = shell_cmds;
+	return t;
+}
+
+static int run_shell(struct cli *cli, void *args)
+{
+	struct shell_args *a = args;
+	struct sigaction old;
+	int rc;
+
+	if (shell.tables)
+		return cli_fail(cli, EXIT_USAGE, "already in the shell");
+	shell.tables = shell_tables();
+	if (!shell.tables || catch_sigint(&old))
+		return cli_fail(cli, EXIT_OSERR, "cannot start the shell: %s", strerror(errno));
+	cli->interrupt = &interrupted;
+	shell.globals = *cli;
+	shell.globals.command = NULL;
+	rc = isatty(STDIN_FILENO) ? interactive(cli) : script(cli, a->keep_going);
+	sigaction(SIGINT, &old, NULL);
+	free(shell.tables);
+	free(shell.vm);
+	memset(&shell, 0, sizeof(shell));
+	return rc;
+}
+
+static const char *const help_words[] = { "--help", "--usage", "--version", NULL };
+
+/* A word that asks for help: "-?", "-V", or a prefix of a help option. */
+static bool asks_help(const char *w)
+{
+	if (strcmp(w, "-?") == 0 || strcmp(w, "-V") == 0)
+		return true;
+	for (const char *const *h = help_words; *h && strlen(w) > 2; h++)
+		if (strncmp(*h, w, strlen(w)) == 0)
+			return true;
+	return false;
+}
+
+bool shell_by_default(int argc, char **argv)
+{
+	if (!isatty(STDIN_FILENO) || cli_has_command(upcallctl_tables, argc, argv))
+		return false;
+	for (int i = 1; i < argc; i++)
+		if (asks_help(argv[i]))
+			return false;
+	return true;
+}
+
+int shell_start(struct cli *cli, int argc, char **argv)
+{
+	char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
+	char word[] = "shell";
+	int rc;
+
+	if (!nargv)
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	memcpy(nargv, argv, (size_t)argc * sizeof(*nargv));
+	nargv[argc] = word;
+	rc = cli_main(cli, upcallctl_tables, upcallctl_doc, argc + 1, nargv, 0);
+	free(nargv);
+	return rc;
+}
+
+static error_t shell_parse(int key, char *arg, struct argp_state *state)
+{
+	struct shell_args *a = ((struct cli_parse *)state->input)->args;
+
+	(void)arg;
+	if (key != 'k')
+		return ARGP_ERR_UNKNOWN;
+	a->keep_going = true;
+	return 0;
+}
+
+static const struct argp_option shell_options[] = {
+	{ "keep-going", 'k', NULL, 0, "Script mode: run every line even after a failure", 0 },
+	{ 0 }
+};
+
+const struct cli_cmd upcallctl_shell_cmds[] = {
+	{ "shell", NULL, NULL,
+	  "Interactive console with one session kept open (commands from stdin when it is not a terminal)",
+	  shell_options, shell_parse, sizeof(struct shell_args), run_shell, NULL },
+	{ 0 }
+};

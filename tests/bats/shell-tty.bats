@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# upcallctl shell on a real terminal: tmux runs it, send-keys types, and
+# capture-pane shows what the operator would see.
+
+load helpers
+
+setup() {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	TMUX_SOCKS=()
+	export TMUX_TMPDIR=$BATS_TEST_TMPDIR	# the servers' sockets go with the test
+	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$HOME"
+}
+
+teardown() {
+	local s
+	for s in "${TMUX_SOCKS[@]}"; do
+		tmux -L "$s" kill-server 2>/dev/null || true
+	done
+	stop_stub
+}
+
+# new_terminal COMMAND: a fresh 200x50 terminal (its own tmux server) running it.
+new_terminal() {
+	TMUX_SOCK=upcall-shell-$$-$BATS_TEST_NUMBER-${#TMUX_SOCKS[@]}
+	TMUX_SOCKS+=("$TMUX_SOCK")
+	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 200 -y 50 "$1"
+}
+
+# start_shell [OPTIONS...]: the shell on the stub in a new terminal.
+start_shell() {
+	local cmd
+	printf -v cmd '%q ' env HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK" "$@"
+	new_terminal "$cmd; echo \"[shell exited \$?]\"; sleep 60"
+	wait_screen --regexp "^upcall $SOCK \[(dis)?connected\]>$"
+}
+
+keys() {
+	tmux -L "$TMUX_SOCK" send-keys "$@"
+}
+
+screen() {
+	tmux -L "$TMUX_SOCK" capture-pane -p | sed -e '/^$/d'
+}
+
+# wait_screen [--regexp] TEXT: poll the screen until TEXT appears (5 s).
+wait_screen() {
+	local grep_opt=-F
+	[ "$1" = --regexp ] && { grep_opt=-E; shift; }
+	local i
+	for i in $(seq 100); do
+		screen | grep -q $grep_opt -- "$1" && return 0
+		sleep 0.05
+	done
+	screen >&2
+	fail "not on the screen after 5 s: $1"
+}
+
+# The screen's last line, i.e. the prompt and what is being typed.
+last_line() {
+	screen | tail -n 1
+}
+
+@test "shell tty: prompt shows target and session state" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	assert_equal "$(last_line)" "upcall $SOCK [disconnected]>"
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 1)"
+	wait_screen "upcall $SOCK [connected]>"
+	keys 'quit' Enter
+	wait_screen "[shell exited 0]"
+}
+
+@test "shell tty: no command on a terminal starts the shell" {
+	start_stub
+	new_terminal "env HOME='$HOME' XDG_STATE_HOME='$XDG_STATE_HOME' '$UPCALLCTL' --vm '$SOCK'"
+	wait_screen "upcall $SOCK [disconnected]>"
+}
+
+@test "shell tty: tab completes commands, verbs, options and their values" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	# each completion appends a space: the next word follows directly
+	keys 'cp' Tab 'a' Tab
+	wait_screen "> cpu add"
+	keys '1 --apic-i' Tab '2 --ar' Tab 'x' Tab
+	wait_screen "> cpu add 1 --apic-ids 2 --arch x86_64"
+	keys -l -- '-o j'
+	keys Tab
+	wait_screen "> cpu add 1 --apic-ids 2 --arch x86_64 -o json"
+	keys Enter
+	wait_screen '"message":"added 1 vCPU (APIC ID 2)"'
+	keys 'deb' Tab 'o' Tab
+	wait_screen "> debug o"
+	keys 'n' Enter 'ra' Tab 'QUERY_C' Tab 0
+	wait_screen "> raw QUERY_CPUS 0"
+	keys C-u
+	assert_equal "$(stub_state cpus)" "0,2"
+}
+
+@test "shell tty: history is recalled with Up after a restart" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'cpu add 1 --apic-ids 3' Enter
+	wait_screen "added 1 vCPU (APIC ID 3)"
+	keys 'status' Enter
+	wait_screen "state: connected"
+	keys C-d
+	wait_screen "[shell exited 0]"
+	assert [ -s "$XDG_STATE_HOME/upcall/history" ]
+
+	start_shell
+	keys Up Up
+	wait_screen "> cpu add 1 --apic-ids 3"
+	keys Down
+	wait_screen "> status"
+}
+
+@test "shell tty: debug on shows every frame with its header decoded" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 1)"
+	keys 'debug on' Enter 'cpu del 1' Enter
+	wait_screen "removed 1 vCPU (APIC ID 1)"
+	wait_screen ">> 00014d44 02010000 02000000 00000000 | magic ok, size 258, DEL_CPU"
+	wait_screen "<< 00014d44 04000000 02000000 00000000 | magic ok, size 4, DEL_CPU, ret 0"
+	assert_equal "$(stub_state cpus)" "0"
+}
+
+@test "shell tty: Ctrl-C abandons a request the guest never answers" {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault no-reply
+	start_shell --timeout 30
+	keys 'cpu add 1' Enter
+	wait_screen "upcall $SOCK [disconnected]> cpu add 1"
+	sleep 0.3	# the request is on its way
+	local start=$SECONDS
+	keys C-c
+	wait_screen --regexp "interrupted waiting for the reply to [A-Z_]+$"
+	wait_screen --regexp "^upcall $SOCK \[disconnected\]>$"
+	[ $((SECONDS - start)) -lt 5 ]
+	stop_stub
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	keys 'cpu add 1 --apic-ids 2' Enter
+	wait_screen "added 1 vCPU (APIC ID 2)"
+	# Ctrl-C at the prompt drops the line and stays in the shell
+	keys 'cpu del 1' C-c
+	wait_screen --regexp "^upcall $SOCK \[connected\]>$"
+	keys 'status' Enter
+	wait_screen "requests sent: $(stub_state requests)"
+}
+
+@test "shell tty: reconnects after the guest restarts" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 1)"
+	stop_stub
+	start_stub --boot-vcpus 2 --max-vcpus 8
+	keys 'cpu add 1 --apic-ids 2' Enter
+	wait_screen "connection to unix:$SOCK was closed by the guest; reconnected"
+	wait_screen "added 1 vCPU (APIC ID 2)"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+	stop_stub
+	keys 'status' Enter
+	wait_screen "connection to unix:$SOCK was closed by the guest; reconnecting"
+	wait_screen "state: disconnected"
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	keys 'connect' Enter
+	wait_screen --regexp "connected to unix:$SOCK \(handshake [0-9.]+ ms\)"
+	wait_screen "upcall $SOCK [connected]>"
+}
