@@ -7,16 +7,12 @@
 
 #include "hotplug.h"
 
-int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session **s,
+int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem)
 {
-	int rc = cli_session(cli, s);
+	int rc = record_open(cli, r, false);
 
-	r->lockfd = r->dirfd = -1;
-	if (rc)
-		return rc;
-	rc = record_open(cli, r, false);
-	return rc ? rc : record_refresh(r, *s, cpus, mem);
+	return rc ? rc : record_refresh(r, s, cpus, mem);
 }
 
 /* Did a reply say what happened?  Otherwise the outcome is unknown. */
@@ -57,28 +53,25 @@ static void report_cpus(struct cli *cli, const struct cpu_change *c,
 	if (!c->done)
 		return;
 	format_id_list(c->ids, c->done, list, sizeof(list));
-	cli_say(cli, "%s %u vCPU%s (%s %s)%s", c->add ? "added" : "removed", c->done,
-		c->done == 1 ? "" : "s", x86 ? "APIC IDs" : "CPU ids", list,
+	cli_say(cli, "%s %u vCPU%s (%s%s %s)%s", c->add ? "added" : "removed", c->done,
+		c->done == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id", c->done == 1 ? "" : "s", list,
 		c->done == c->n ? "" : "; the rest were not");
 }
 
-/* A refusal that a correct record would not have drawn. */
+/* An ADD_CPU refusal that a correct record would not have drawn. */
 static int stale_cpus(struct cli *cli, const struct vm_record *r,
 		      struct upcall_session *s, const struct cpu_change *c, int ret)
 {
-	const char *why;
-
-	if (c->add && ret == -EEXIST)
-		why = "an ID it lists as free is already online";
-	else if (c->add && ret == -EINVAL)
-		why = "if an ID it lists as free is already online";
-	else if (!c->add && (ret == -ENOENT || ret == -EINVAL))
-		why = "if an ID it lists as online is not";
-	else
+	for (unsigned int i = 0; i < c->n; i++)
+		if (memchr(r->st.cpus, c->ids[i], r->st.ncpus))
+			return 0;	/* the record did not call them free */
+	if (!c->add || (ret != -EEXIST && ret != -EINVAL))
 		return 0;
+	cli_set(cli, "status", json_string(upcall_status_name(c->st)));
 	return cli_fail(cli, EXIT_REFUSED,
-			"%s: the record of VM %s is out of date (%s); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
-			upcall_errmsg(s), r->e->name, why, cli->vm ? cli->vm : r->e->name);
+			"%s: the record of VM %s is out of date (%san ID it lists as free is already online); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+			upcall_errmsg(s), r->e->name, ret == -EINVAL ? "if " : "",
+			cli->vm ? cli->vm : r->e->name);
 }
 
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
@@ -135,10 +128,12 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if ((rc = record_save(r, "")))
 		return rc;
 	if (st == UPCALL_ERR_GUEST && !r->from_guest &&
-	    ((add && (rp.ret == -EEXIST || rp.ret == -EBUSY)) || (!add && rp.ret == -ENOENT)))
+	    ((add && (rp.ret == -EEXIST || rp.ret == -EBUSY)) || (!add && rp.ret == -ENOENT))) {
+		cli_set(cli, "status", json_string(upcall_status_name(st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
 				upcall_errmsg(s), r->e->name, add ? "already has" : "does not have",
 				cli->vm ? cli->vm : r->e->name);
+	}
 	return cli_finish(cli, st);
 }

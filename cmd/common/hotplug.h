@@ -12,11 +12,11 @@
 #include "state.h"
 
 /*
- * Open the --vm session, lock and load its record, and ask the guest what it
- * has (@cpus, @mem).  Returns an exit code, reported on failure; call
- * record_close() either way.
+ * Lock and load the record of the VM of session @s (from cli_session()),
+ * and ask the guest what it has (@cpus, @mem).  Returns an exit code,
+ * reported on failure; call record_close() either way.
  */
-int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session **s,
+int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem);
 
 struct cpu_change {

@@ -318,8 +318,8 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 	}
 	if (st != UPCALL_OK && st != UPCALL_ERR_GUEST)
 		return cli_finish(r->cli, st);
-	r->from_guest = st == UPCALL_OK;
-	if (r->cli->verbose && !r->from_guest)
+	r->from_guest = (cpus || mem) && st == UPCALL_OK;
+	if (r->cli->verbose && (cpus || mem) && !r->from_guest)
 		fprintf(stderr, "%s: the guest does not answer queries (%s); using the record %s\n",
 			r->cli->prog, upcall_errmsg(s), r->path);
 	if (r->from_guest)

@@ -124,8 +124,7 @@ static void say_range(struct cli *cli, const char *verb, uint64_t base, uint64_t
 	char sz[32];
 
 	format_size(size, sz, sizeof(sz));
-	cli_say(cli, "%s%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)", verb, *verb ? "" : "  ",
-		base, base + size - 1, sz);
+	cli_say(cli, "%s0x%" PRIx64 "-0x%" PRIx64 " (%s)", verb, base, base + size - 1, sz);
 }
 
 static void report_ranges(struct cli *cli, const struct vm_record *r)
@@ -149,7 +148,7 @@ static void report_ranges(struct cli *cli, const struct vm_record *r)
 		       r->st.nmem == 1 ? "" : "s", sz,
 		       r->from_guest ? "as the guest reports" : "from the record");
 		for (unsigned int i = 0; i < r->st.nmem; i++)
-			say_range(cli, "", r->st.mem[i].base, r->st.mem[i].size);
+			say_range(cli, "  ", r->st.mem[i].base, r->st.mem[i].size);
 	}
 }
 
@@ -226,9 +225,11 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 static int run_mem(struct cli *cli, struct mem_args *a, bool add)
 {
 	struct upcall_session *s;
-	struct vm_record r;
-	int rc = hp_begin(cli, &r, &s, false, true);
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	int rc = cli_session(cli, &s);
 
+	if (!rc)
+		rc = hp_begin(cli, &r, s, false, true);
 	if (!rc)
 		rc = do_mem(cli, &r, s, a, add);
 	record_close(&r);
@@ -248,9 +249,11 @@ static int run_del(struct cli *cli, void *args)
 static int run_list(struct cli *cli, void *args)
 {
 	struct upcall_session *s;
-	struct vm_record r;
-	int rc = hp_begin(cli, &r, &s, false, true);
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	int rc = cli_session(cli, &s);
 
+	if (!rc)
+		rc = hp_begin(cli, &r, s, false, true);
 	(void)args;
 	if (!rc)
 		rc = record_save(&r, NULL);

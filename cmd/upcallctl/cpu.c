@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/hotplug.h"
 #include "upcallctl.h"
 
 struct cpu_args {
@@ -21,7 +22,7 @@ static const struct argp_option cpu_options[] = {
 	  "Comma-separated APIC IDs (x86_64), e.g. 1,2", 0 },
 	{ "apic-ver", OPT_APIC_VER, "V", 0, "APIC version to announce (default 0x14)", 0 },
 	{ "boot-vcpus", OPT_BOOT_VCPUS, "B", 0,
-	  "Without --apic-ids: the VM booted with B vCPUs (default 1)", 0 },
+	  "A VM with neither inventory entry nor state record booted with B vCPUs (default 1)", 0 },
 	{ 0 }
 };
 
@@ -73,65 +74,45 @@ static error_t cpu_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* Without --apic-ids: what a VM booted with B vCPUs would have free or added. */
-static int default_ids(struct cli *cli, struct cpu_args *a, bool add)
+/* Without --apic-ids: the lowest free IDs, or the highest online but the boot CPU. */
+static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_change *c)
 {
-	unsigned int first = a->boot_vcpus;
+	uint8_t valid[UPCALL_MAX_APIC_IDS];
+	unsigned int nvalid = vm_valid_ids(r->e, valid), want = c->n;
 
-	if (first + a->count > UPCALL_MAX_APIC_IDS)
-		return cli_fail(cli, EXIT_USAGE,
-				"APIC IDs %u..%u do not exist (at most 255)",
-				first, first + a->count - 1);
-	for (unsigned int i = 0; i < a->count; i++)
-		a->ids[i] = (uint8_t)(add ? first + i : first + a->count - 1 - i);
-	a->nids = a->count;
-	return EXIT_DONE;
+	if (c->add)
+		c->n = topology_pick_free(valid, nvalid, r->st.cpus, r->st.ncpus, want, c->ids);
+	else
+		c->n = topology_pick_online(r->st.cpus, r->st.ncpus, valid[0], want, c->ids);
+	if (c->n == want)
+		return EXIT_DONE;
+	return cli_fail(cli, EXIT_USAGE,
+			"VM %s has only %u vCPU%s %s (max_vcpu_count %u, see 'vcpuctl get')",
+			r->e->name, c->n, c->n == 1 ? "" : "s",
+			c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
 }
 
 static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 {
-	struct upcall_cpu_request req = { .count = a->count, .apic_ver = a->apic_ver };
-	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
+	struct cpu_change c = { .add = add, .n = a->count, .apic_ver = a->apic_ver };
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
 	struct upcall_session *s;
-	struct upcall_reply reply;
-	enum upcall_status st;
-	char list[1024];
-	unsigned int done;
-	int rc;
+	int rc = cli_session(cli, &s);
 
-	if (x86 && !a->nids && (rc = default_ids(cli, a, add)))
-		return rc;
-	rc = cli_session(cli, &s);
 	if (rc)
 		return rc;
-	memcpy(req.apic_ids, a->ids, a->nids);
-	memset(&reply, 0, sizeof(reply));
-	st = add ? upcall_add_cpu(s, &req, &reply) : upcall_del_cpu(s, &req, &reply);
-
-	cli_set(cli, "requested", json_integer(a->count));
-	if (x86)
-		cli_set(cli, "apic_ids", json_id_array(a->ids, a->nids));
-	if (st == UPCALL_OK || st == UPCALL_ERR_PARTIAL || st == UPCALL_ERR_GUEST) {
-		done = x86 ? reply.cpu_index : (st == UPCALL_OK ? a->count : 0);
-		cli_set(cli, "ret", json_integer(reply.ret));
-		if (x86) {
-			cli_set(cli, "done", json_id_array(a->ids, done));
-			cli_set(cli, "not_done", json_id_array(a->ids + done, a->count - done));
-		} else {
-			cli_set(cli, "cpu_id", json_integer(reply.cpu_index));
-		}
-		if (x86 && done) {
-			format_id_list(a->ids, done, list, sizeof(list));
-			cli_say(cli, "%s %u vCPU%s (APIC ID%s %s)%s", add ? "added" : "removed",
-				done, done == 1 ? "" : "s", done == 1 ? "" : "s", list,
-				st == UPCALL_OK ? "" : "; the rest were not");
-		} else if (!x86 && st == UPCALL_OK) {
-			cli_say(cli, "%s %u vCPU%s (guest reports CPU id %u next)",
-				add ? "added" : "removed", a->count, a->count == 1 ? "" : "s",
-				reply.cpu_index);
-		}
-	}
-	return cli_finish(cli, st);
+	/* the boot state of a VM the inventory does not know */
+	if (!cli->entry->in_inventory && a->boot_vcpus <= cli->entry->max_vcpus)
+		cli->entry->boot_vcpus = a->boot_vcpus;
+	rc = hp_begin(cli, &r, s, false, false);
+	if (!rc && a->nids)
+		memcpy(c.ids, a->ids, a->nids);
+	else if (!rc)
+		rc = pick_ids(cli, &r, &c);
+	if (!rc)
+		rc = hp_cpu_change(cli, &r, s, &c);
+	record_close(&r);
+	return rc;
 }
 
 static int run_add(struct cli *cli, void *args)
@@ -145,9 +126,11 @@ static int run_del(struct cli *cli, void *args)
 }
 
 const struct cli_cmd upcallctl_cpu_cmds[] = {
-	{ "cpu", "add", "N", "Bring N vCPUs online in the guest", cpu_options,
+	{ "cpu", "add", "N",
+	  "Bring N vCPUs online (default: the lowest free APIC IDs of the VM's record)", cpu_options,
 	  cpu_parse, sizeof(struct cpu_args), run_add, NULL },
-	{ "cpu", "del", "N", "Take N vCPUs offline (highest APIC IDs first)", cpu_options,
+	{ "cpu", "del", "N",
+	  "Take N vCPUs offline (default: the highest online, never the boot CPU)", cpu_options,
 	  cpu_parse, sizeof(struct cpu_args), run_del, NULL },
 	{ "hotplug", "cpu", "N", "Same as 'cpu add N'", cpu_options, cpu_parse,
 	  sizeof(struct cpu_args), run_add, "cpu add" },

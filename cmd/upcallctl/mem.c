@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "../common/hotplug.h"
 #include "upcallctl.h"
 
 struct mem_args {
@@ -57,22 +58,19 @@ static error_t mem_parse(int key, char *arg, struct argp_state *state)
 
 static int run_mem(struct cli *cli, struct mem_args *a, bool add)
 {
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
 	struct upcall_session *s;
-	enum upcall_status st;
-	char size[32];
 	int rc = cli_session(cli, &s);
 
-	if (rc)
-		return rc;
-	st = add ? upcall_add_mem(s, a->base, a->size, NULL) :
-		   upcall_del_mem(s, a->base, a->size, NULL);
-	cli_set(cli, "base", json_integer((json_int_t)a->base));
-	cli_set(cli, "size", json_integer((json_int_t)a->size));
-	format_size(a->size, size, sizeof(size));
-	if (st == UPCALL_OK)
-		cli_say(cli, "%s %s of memory at 0x%" PRIx64 "-0x%" PRIx64,
-			add ? "added" : "removed", size, a->base, a->base + a->size - 1);
-	return cli_finish(cli, st);
+	if (!rc)
+		rc = hp_begin(cli, &r, s, false, false);
+	if (!rc) {
+		cli_set(cli, "base", json_integer((json_int_t)a->base));
+		cli_set(cli, "size", json_integer((json_int_t)a->size));
+		rc = hp_mem_change(cli, &r, s, add, a->base, a->size);
+	}
+	record_close(&r);
+	return rc;
 }
 
 static int run_add(struct cli *cli, void *args)

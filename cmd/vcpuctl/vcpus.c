@@ -85,10 +85,12 @@ static void report_state(struct cli *cli, const struct vm_record *r)
 static int run_get(struct cli *cli, void *args)
 {
 	struct upcall_session *s;
-	struct vm_record r;
-	int rc = hp_begin(cli, &r, &s, true, false);
+	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
+	int rc = cli_session(cli, &s);
 
 	(void)args;
+	if (!rc)
+		rc = hp_begin(cli, &r, s, true, false);
 	if (!rc)
 		rc = record_save(&r, NULL);
 	if (!rc) {
@@ -153,7 +155,7 @@ static int run_set_count(struct cli *cli, void *args)
 	if (a->count > cli->entry->max_vcpus)
 		return cli_fail(cli, EXIT_USAGE, "VM %s: %u vCPUs is outside 1..%u (max_vcpu_count)",
 				cli->entry->name, a->count, cli->entry->max_vcpus);
-	rc = hp_begin(cli, &r, &s, true, false);
+	rc = hp_begin(cli, &r, s, true, false);
 	if (!rc)
 		rc = set_count(cli, &r, s, a->count);
 	record_close(&r);
