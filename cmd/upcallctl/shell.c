@@ -363,18 +363,21 @@ static int script(struct cli *cli, bool keep_going)
 	return first;
 }
 
+/* upcallctl's tables but the shell itself, then the shell's commands. */
 static const struct cli_cmd **shell_tables(void)
 {
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	const struct cli_cmd **t;
 
 	while (upcallctl_tables[n])
 		n++;
-	t = calloc(n + 2, sizeof(*t));
+	t = calloc(n + 1, sizeof(*t));
 	if (!t)
 		return NULL;
-	memcpy(t, upcallctl_tables, n * sizeof(*t));
-	t[n] = shell_cmds;
+	for (size_t i = 0; i < n; i++)
+		if (upcallctl_tables[i] != upcallctl_shell_cmds)
+			t[k++] = upcallctl_tables[i];
+	t[k] = shell_cmds;
 	return t;
 }
 
@@ -384,8 +387,6 @@ static int run_shell(struct cli *cli, void *args)
 	struct sigaction old;
 	int rc;
 
-	if (shell.tables)
-		return cli_fail(cli, EXIT_USAGE, "already in the shell");
 	shell.tables = shell_tables();
 	if (!shell.tables || catch_sigint(&old))
 		return cli_fail(cli, EXIT_OSERR, "cannot start the shell: %s", strerror(errno));

@@ -8,7 +8,8 @@ setup() {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	TMUX_SOCKS=()
 	export TMUX_TMPDIR=$BATS_TEST_TMPDIR	# the servers' sockets go with the test
-	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state \
+		XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
 	mkdir -p "$HOME"
 }
 
@@ -31,7 +32,7 @@ new_terminal() {
 start_shell() {
 	local cmd
 	printf -v cmd '%q ' env HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
-		TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK" "$@"
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK" "$@"
 	new_terminal "$cmd; echo \"[shell exited \$?]\"; sleep 60"
 	wait_screen --regexp "^upcall $SOCK \[(dis)?connected\]>$"
 }
@@ -98,6 +99,19 @@ last_line() {
 	wait_screen "> raw QUERY_CPUS 0"
 	keys C-u
 	assert_equal "$(stub_state cpus)" "0,2"
+}
+
+@test "shell tty: tab completes VM names from the inventory" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  alpha:\n    target: %s\n  beta:\n    target: /nonexistent/beta.sock\n' \
+		"$SOCK" > "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	start_shell
+	keys 'ping --vm b' Tab
+	wait_screen "> ping --vm beta"
+	keys C-u 'connect al' Tab Enter
+	wait_screen --regexp "^connected to unix:$SOCK \(handshake [0-9.]+ ms\)$"
+	wait_screen "upcall alpha [connected]>"
 }
 
 @test "shell tty: history is recalled with Up after a restart" {

@@ -147,3 +147,15 @@ read_until() {
 	eval "exec $in>&-"
 	wait "$pid"
 }
+
+@test "shell script: valgrind-clean across commands, errors and a session switch" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	script 'cpu add 1' 'debug on' 'raw QUERY_CPUS' '-o json raw 0x55 0102' \
+		'cpu add 1 --vm /nonexistent/vm.sock' "connect $SOCK" 'help cpu add' \
+		'cpu add 0' "cpu add '1" 'disconnect' 'status'
+	run_bounded 60 valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect,possible \
+		"$UPCALLCTL" shell -k --vm "$SOCK" < "$SCRIPT"
+	assert_failure 1
+	refute_output --partial "=="
+}
