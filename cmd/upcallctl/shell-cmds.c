@@ -132,8 +132,10 @@ static int run_connect(struct cli *cli, void *args)
 static int run_disconnect(struct cli *cli, void *args)
 {
 	(void)args;
-	if (!cli->session || !upcall_is_connected(cli->session))
-		return cli_fail(cli, EXIT_REFUSED, "not connected");
+	if (!cli->session || !upcall_is_connected(cli->session)) {
+		cli_say(cli, "not connected");
+		return cli_finish(cli, UPCALL_OK);
+	}
 	upcall_disconnect(cli->session);
 	say_target(cli, "disconnected from", 0);
 	return cli_finish(cli, UPCALL_OK);
@@ -171,24 +173,22 @@ static int run_debug(struct cli *cli, void *args)
 		upcall_session_set_frame_hook(cli->session,
 					      shell.globals.verbose ? dump_frame_hook : NULL,
 					      stderr);
-	return EXIT_DONE;
+	return cli_finish(cli, UPCALL_OK);
 }
 
 static int run_timing(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
 
-	(void)cli;
 	shell.timing = strcmp(a->w[0], "on") == 0;
-	return EXIT_DONE;
+	return cli_finish(cli, UPCALL_OK);
 }
 
 static int run_quit(struct cli *cli, void *args)
 {
-	(void)cli;
 	(void)args;
 	shell.quit = true;
-	return EXIT_DONE;
+	return cli_finish(cli, UPCALL_OK);
 }
 
 /* ADD_CPU, add_cpu, 7, 0x100 or TYPE_0x1234. */

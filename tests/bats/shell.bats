@@ -106,13 +106,24 @@ script() {
 
 @test "shell script: connect switches the target; disconnect closes" {
 	script 'disconnect' "connect $SOCK" 'status' 'disconnect' 'status' 'ping'
-	shell_script -k
-	assert_failure 1
-	assert_line --partial "not connected"
+	shell_script
+	assert_success
+	assert_line --index 0 "not connected"
 	assert_line --regexp "^connected to unix:$SOCK \(handshake [0-9.]+ ms\)$"
 	assert_line "disconnected from unix:$SOCK"
 	assert_line "state: disconnected"
 	assert_line --partial "device manager answered"
+}
+
+@test "shell script: every command answers in JSON with -o json" {
+	script 'debug on' 'timing off' 'cpu add 1' 'raw QUERY_CPUS' 'quit' 'cpu add 1'
+	shell_script -o json
+	assert_success
+	assert_line --index 0 '{"command":"debug","ok":true,"exit_code":0}'
+	assert_line --index 1 '{"command":"timing","ok":true,"exit_code":0}'
+	assert_line --regexp '^\{"type":"QUERY_CPUS","msg_size":260,"ret":0,"payload":"02 00 00 00 00 01",'
+	assert_line '{"command":"quit","ok":true,"exit_code":0}'
+	assert_equal "$(stub_state cpus)" "0,1"
 }
 
 @test "shell script: a line with an unterminated quote is a usage error" {
