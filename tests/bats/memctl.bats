@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# memctl against the stub: placement, block alignment, the shared record.
+
+load inventory_helpers
+
+setup() {
+	inv_setup
+	write_inventory "memory:" "  block_size: 128M" "  regions:" \
+		"    - {base: 0x100000000, size: 2G}"
+}
+teardown() { stop_stub; }
+
+@test "memctl add places ranges at the next free block; del and list follow" {
+	start_stub
+	run mem add 1G
+	assert_success
+	assert_output "added 1GiB of memory at 0x100000000-0x13fffffff"
+	run mem add 256M
+	assert_output "added 256MiB of memory at 0x140000000-0x14fffffff"
+	assert_equal "$(stub_state mem)" "0x100000000+0x40000000 0x140000000+0x10000000"
+	run mem del 1G --base 0x100000000
+	assert_success
+	assert_equal "$(stub_state mem)" "0x140000000+0x10000000"
+	run mem add 512M
+	assert_output "added 512MiB of memory at 0x100000000-0x11fffffff"
+	run mem -o json list
+	assert_output --partial '"ranges":[{"base":4294967296,"size":536870912},{"base":5368709120,"size":268435456}]'
+	run grep -c 'base: 0x' "$RECORD"
+	assert_output 2
+}
+
+@test "memctl refuses what the inventory or record rule out, sending nothing" {
+	start_stub
+	run mem add 100M
+	assert_failure 64
+	assert_output "memctl: size 0x6400000 is not a multiple of VM web1's memory block size 0x8000000"
+	run mem add 128M --base 0x100100000
+	assert_failure 64
+	run mem add 128M --base 0x200000000
+	assert_failure 64
+	assert_output --partial "is outside the hot-add regions of VM web1"
+	run mem add 4G
+	assert_failure 64
+	assert_output --partial "no free room for 4GiB"
+	run mem del 128M --base 0x100000000
+	assert_failure 64
+	assert_output --partial "is not plugged in VM web1"
+	refute_line --partial "ADD_MEM"
+	assert_equal "$(stub_state mem)" ""
+	run grep -c 'ADD_MEM\|DEL_MEM' "$STATE"
+	assert_output 0
+}
+
+@test "memctl sync re-seeds the record of a guest without the query extension" {
+	start_stub --no-query
+	run mem sync --ranges 0x100000000+256M
+	assert_success
+	run mem add 128M
+	assert_output "added 128MiB of memory at 0x110000000-0x117ffffff"
+	run mem -o json list
+	assert_output --partial '"source":"record"'
+	run mem add 128M --base 0x100000000
+	assert_failure 64
+	assert_output --partial "overlaps the plugged range 0x100000000+0x10000000"
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# vcpuctl against the stub: resize, topology IDs, the shared record.
+
+load inventory_helpers
+
+setup() { inv_setup; }
+teardown() { stop_stub; }
+
+@test "vcpuctl set-count grows then shrinks; stub and record agree" {
+	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	run vcpu set-count 4
+	assert_success
+	assert_output "added 3 vCPUs (APIC IDs 1, 2, 3)"
+	assert_equal "$(stub_state cpus)" "0,1,2,3"
+	assert_equal "$(record_cpus)" "0,1,2,3"
+	run vcpu set-count 2
+	assert_success
+	assert_equal "$(stub_state last)" "DEL_CPU ret=0 index=2 size=258 ids=3,2"
+	assert_equal "$(stub_state cpus)" "0,1"
+	assert_equal "$(record_cpus)" "0,1"
+}
+
+@test "vcpuctl set-count to the current count sends no change" {
+	write_inventory "boot_vcpu_count: 2" "max_vcpu_count: 4"
+	start_stub --boot-vcpus 2 --max-vcpus 4
+	run vcpu set-count 2
+	assert_success
+	assert_output "web1 already has 2 vCPUs; nothing to do"
+	refute [ "$(stub_state last | cut -d' ' -f1)" = ADD_CPU ]
+	assert_equal "$(stub_state cpus)" "0,1"
+}
+
+@test "vcpuctl set-count outside 1..max_vcpu_count is 64 and sends nothing" {
+	write_inventory "max_vcpu_count: 4"
+	start_stub --max-vcpus 8
+	run vcpu set-count 5
+	assert_failure 64
+	assert_output "vcpuctl: VM web1: 5 vCPUs is outside 1..4 (max_vcpu_count)"
+	run vcpu set-count 0
+	assert_failure 64
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "vcpuctl sends topology-derived APIC IDs (2 threads x 3 cores x 2 sockets)" {
+	write_inventory "max_vcpu_count: 12" \
+		"topology: {threads_per_core: 2, cores_per_die: 3, dies_per_socket: 1, sockets: 2}"
+	start_stub --boot-vcpus 1 --max-vcpus 16
+	run vcpu set-count 8
+	assert_success
+	assert_equal "$(stub_state last)" "ADD_CPU ret=0 index=7 size=258 ids=1,2,3,4,5,8,9"
+	run vcpu set-count 12
+	assert_equal "$(stub_state cpus)" "0,1,2,3,4,5,8,9,10,11,12,13"
+	run vcpu -o json get
+	assert_output --partial '"apic_ids":[0,1,2,3,4,5,8,9,10,11,12,13]'
+}
+
+@test "vcpuctl partial resize exits 2 and records what was done" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=2
+	run vcpu set-count 4
+	assert_failure 2
+	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
+	assert_equal "$(stub_state cpus)" "0,1"
+	assert_equal "$(record_cpus)" "0,1"
+}
+
+@test "vcpuctl: 10 concurrent set-count runs lose no update" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	local i pids=()
+	for i in $(seq 10); do
+		"$VCPUCTL" --config "$INV" --vm web1 -t 10 set-count $((i % 5 + 2)) \
+			>"$BATS_TEST_TMPDIR/run.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || fail "a run failed: $(cat "$BATS_TEST_TMPDIR"/run.*)"
+	done
+	assert_equal "$(record_cpus)" "$(stub_state cpus)"
+	run vcpu get
+	assert_success
+}
+
+@test "vcpuctl: kill -9 mid-request leaves a readable record that says so" {
+	write_inventory "max_vcpu_count: 8"
+	# every reply takes 1 s: the query's, then ADD_CPU's
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8 --fault reply-after=1000
+	"$VCPUCTL" --config "$INV" --vm web1 set-count 3 3>&- &
+	local pid=$!
+	sleep 1.5
+	kill -9 "$pid"
+	wait "$pid" || true
+	run grep -c '^pending: "add vCPUs 1, 2"$' "$RECORD"
+	assert_output 1
+	assert_equal "$(record_cpus)" "0"
+	run vcpu get
+	assert_success
+	assert_line --partial "an earlier operation (add vCPUs 1, 2) was interrupted"
+	assert_line --partial "web1: 1 vCPU online (APIC ID 0), max 8; from the record"
+}
+
+@test "vcpuctl: a recreated socket resets the record to the boot state" {
+	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	vcpu set-count 3
+	assert_equal "$(record_cpus)" "0,1,2"
+	stop_stub
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	run vcpu get
+	assert_success
+	assert_line --partial "VM web1 was restarted or replaced"
+	assert_line --partial "web1: 1 vCPU online (APIC ID 0)"
+	assert_equal "$(record_cpus)" "0"
+}
+
+@test "vcpuctl uses the query extension when offered: the guest wins" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --boot-vcpus 3 --max-vcpus 8
+	vcpu sync --apic-ids 0,5
+	run vcpu -o json get
+	assert_success
+	assert_output --partial '"count":3,"apic_ids":[0,1,2]'
+	assert_output --partial '"source":"guest"'
+	assert_equal "$(record_cpus)" "0,1,2"
+	assert_equal "$(stub_state last)" "QUERY_CPUS ret=0 size=0"
+}
+
+@test "vcpuctl falls back to the record when the guest has no query extension" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 2 --max-vcpus 8
+	vcpu sync --apic-ids 0,1
+	run vcpu -o json get
+	assert_success
+	assert_output --partial '"count":2,"apic_ids":[0,1]'
+	assert_output --partial '"source":"record"'
+	run vcpu set-count 3
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "vcpuctl: a stale record is named as such, and sync repairs it" {
+	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 2 --max-vcpus 8
+	run vcpu set-count 2
+	assert_failure 1
+	assert_output --partial "the record of VM web1 is out of date"
+	assert_output --partial "vcpuctl --vm web1 sync --apic-ids LIST"
+	run vcpu sync --apic-ids 0,1
+	assert_success
+	run vcpu set-count 3
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "upcallctl cpu add picks free IDs from the record vcpuctl keeps" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	vcpu set-count 3
+	run "$UPCALLCTL" --config "$INV" --vm "$SOCK" cpu add 2
+	assert_success
+	assert_equal "$(stub_state last)" "ADD_CPU ret=0 index=2 size=258 ids=3,4"
+	assert_equal "$(record_cpus)" "0,1,2,3,4"
+	run "$UPCALLCTL" --config "$INV" --vm web1 cpu del 1
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1,2,3"
+	assert_equal "$(record_cpus)" "0,1,2,3"
+}
