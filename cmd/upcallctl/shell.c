@@ -122,8 +122,11 @@ void shell_note_drop(struct cli *cli)
 	if (st == UPCALL_OK && after.connects == before.connects)
 		return;
 	upcall_target_format(upcall_session_target(s), target, sizeof(target));
-	printf("connection to %s was closed by the guest; %s\n", target,
-	       st == UPCALL_OK ? "reconnected" : "reconnecting");
+	if (st == UPCALL_OK)
+		printf("connection to %s was closed by the guest; reconnected\n", target);
+	else
+		printf("connection to %s was closed by the guest; could not reconnect: %s\n",
+		       target, upcall_errmsg(s));
 	fflush(stdout);
 }
 

@@ -179,7 +179,7 @@ last_line() {
 	assert_equal "$(stub_state cpus)" "0,1,2"
 	stop_stub
 	keys 'status' Enter
-	wait_screen "connection to unix:$SOCK was closed by the guest; reconnecting"
+	wait_screen "connection to unix:$SOCK was closed by the guest; could not reconnect: "
 	wait_screen "state: disconnected"
 	start_stub --boot-vcpus 1 --max-vcpus 8
 	keys 'connect' Enter

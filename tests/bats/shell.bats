@@ -161,6 +161,7 @@ read_until() {
 
 @test "shell script: valgrind-clean across commands, errors and a session switch" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	! grep -qa __asan_init "$UPCALLCTL" || skip "built with AddressSanitizer"
 	script 'cpu add 1' 'debug on' 'raw QUERY_CPUS' '-o json raw 0x55 0102' \
 		'cpu add 1 --vm /nonexistent/vm.sock' "connect $SOCK" 'help cpu add' \
 		'cpu add 0' "cpu add '1" 'disconnect' 'status'
