@@ -34,9 +34,15 @@ void dump_frame(FILE *out, bool tx, const uint8_t *f, size_t len)
 		fprintf(out, ", ret %" PRId32, (int32_t)le32_at(f + 16));
 	fputc('\n', out);
 
-	/* The rest: up to the last non-zero byte, 16 bytes a line. */
+	/*
+	 * The rest in whole 4-byte words, 16 bytes a line: up to the last
+	 * non-zero byte, and in replies at least ret and the msg_size payload.
+	 */
 	while (end > 16 && f[end - 1] == 0)
 		end--;
+	end = (end + 3) & ~(size_t)3;
+	if (!tx && type != UPCALL_MSG_CONNECT && size <= len - 20 && 20 + size > end)
+		end = 20 + size;
 	for (size_t off = 16; off < end; off += 16) {
 		size_t n = end - off < 16 ? end - off : 16;
 

@@ -216,6 +216,6 @@ assert "Invalid argument" in o["error"], o
 	run ctl --arch aarch64 -v cpu add 2
 	assert_success
 	assert_line ">> 00014d44 01000000 01000000 00000000 | magic ok, size 1, ADD_CPU"
-	assert_line --regexp '^>> 02 +\| \+16$'
+	assert_line --regexp '^>> 02000000 +\| \+16$'
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
