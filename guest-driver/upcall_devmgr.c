@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device manager service ('d'): a CONNECT frame, then one reply frame per
+ * request frame, in order, until the peer goes away.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "upcall_guest.h"
+
+struct upcall_devmgr {
+	struct socket *sock;
+	u8 req[UPCALL_FRAME_SIZE];
+	u8 rep[UPCALL_FRAME_SIZE];
+};
+
+struct upcall_handler {
+	u32 type;
+	upcall_handler_t handle;
+};
+
+static const struct upcall_handler handlers[] = {
+	{ UPCALL_MSG_ADD_CPU,		upcall_cpu_add },
+	{ UPCALL_MSG_DEL_CPU,		upcall_cpu_del },
+	{ UPCALL_MSG_ADD_MEM,		upcall_mem_add },
+	{ UPCALL_MSG_DEL_MEM,		upcall_mem_del },
+	{ UPCALL_MSG_ADD_MMIO,		upcall_mmio_add },
+	{ UPCALL_MSG_DEL_MMIO,		upcall_mmio_del },
+	{ UPCALL_MSG_ADD_PCI,		upcall_pci_add },
+	{ UPCALL_MSG_DEL_PCI,		upcall_pci_del },
+	{ UPCALL_MSG_QUERY_CPUS,	upcall_cpu_query },
+	{ UPCALL_MSG_QUERY_MEM,		upcall_mem_query },
+};
+
+/* Hot-plug operations and the module's own records: one request at a time. */
+static DEFINE_MUTEX(upcall_op_lock);
+
+static bool upcall_is_cpu_type(u32 type)
+{
+	return type == UPCALL_MSG_ADD_CPU || type == UPCALL_MSG_DEL_CPU;
+}
+
+static int upcall_dispatch(u32 type, const void *req, void *rep, u32 *rep_size)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(handlers); i++) {
+		if (handlers[i].type != type)
+			continue;
+		mutex_lock(&upcall_op_lock);
+		ret = handlers[i].handle(req, rep, rep_size);
+		mutex_unlock(&upcall_op_lock);
+		return ret;
+	}
+	return -EOPNOTSUPP;
+}
+
+/* Build the reply to dm->req in dm->rep; every byte of it is fresh. */
+static void upcall_handle_frame(struct upcall_devmgr *dm)
+{
+	const struct upcall_msg_header *hdr = (const void *)dm->req;
+	struct upcall_reply_head *head = (void *)dm->rep;
+	void *rep_payload = dm->rep + sizeof(*head);
+	u32 rep_size = 0;
+	int ret;
+
+	memset(dm->rep, 0, sizeof(dm->rep));
+	/* CPU replies always say how far the request got, even if nowhere. */
+	if (upcall_is_cpu_type(hdr->msg_type))
+		rep_size = sizeof(struct upcall_cpu_reply);
+
+	ret = upcall_check_request(hdr, dm->req + UPCALL_HDR_SIZE,
+				   IS_ENABLED(CONFIG_ARM64));
+	if (!ret)
+		ret = upcall_dispatch(hdr->msg_type, dm->req + UPCALL_HDR_SIZE,
+				      rep_payload, &rep_size);
+	if (ret && !upcall_is_cpu_type(hdr->msg_type)) {
+		/* A refusal carries no payload, not even a half-built one. */
+		memset(rep_payload, 0, UPCALL_REPLY_PAYLOAD_MAX);
+		rep_size = 0;
+	}
+	if (ret)
+		pr_debug("request type %#x refused: %d\n", hdr->msg_type, ret);
+
+	head->hdr.magic_version = UPCALL_MAGIC_VERSION;
+	head->hdr.msg_size = rep_size;
+	head->hdr.msg_type = hdr->msg_type;
+	head->hdr.msg_flags = 0;
+	head->ret = ret;
+}
+
+static int upcall_send_connect(struct upcall_devmgr *dm)
+{
+	struct upcall_msg_header *hdr = (void *)dm->rep;
+
+	memset(dm->rep, 0, sizeof(dm->rep));
+	hdr->magic_version = UPCALL_MAGIC_VERSION;
+	hdr->msg_type = UPCALL_MSG_CONNECT;
+	return upcall_send_all(dm->sock, dm->rep, sizeof(dm->rep));
+}
+
+void upcall_devmgr_serve(struct socket *sock)
+{
+	struct upcall_devmgr *dm;
+
+	dm = kmalloc(sizeof(*dm), GFP_KERNEL);
+	if (!dm)
+		return;
+	dm->sock = sock;
+	if (upcall_send_connect(dm))
+		goto out;
+	while (!upcall_recv_exact(sock, dm->req, sizeof(dm->req))) {
+		upcall_handle_frame(dm);
+		if (upcall_send_all(sock, dm->rep, sizeof(dm->rep)))
+			break;
+	}
+out:
+	kfree(dm);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of the upcall guest module.
+ */
+#ifndef UPCALL_GUEST_H
+#define UPCALL_GUEST_H
+
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <upcall/wire.h>
+
+#if !defined(CONFIG_X86_64) && !defined(CONFIG_ARM64)
+#error "upcall guest module: only x86_64 and arm64 guests are supported"
+#endif
+
+/* The wire is little-endian and the structs are used in place. */
+#ifdef __BIG_ENDIAN
+#error "upcall guest module: big-endian kernels are not supported"
+#endif
+
+struct socket;
+
+/* A service owns the connection after its selector byte, until it returns. */
+struct upcall_service {
+	u8 selector;
+	const char *name;
+	void (*serve)(struct socket *sock);
+};
+
+/*
+ * A device-manager request handler: @req is the validated request payload,
+ * @rep the zeroed reply payload.  Returns 0 or a negative errno; sets
+ * *@rep_size only for a payload that goes out with ret == 0 (CPU replies
+ * always carry theirs).
+ */
+typedef int (*upcall_handler_t)(const void *req, void *rep, u32 *rep_size);
+
+int upcall_recv_exact(struct socket *sock, void *buf, size_t len);
+int upcall_send_all(struct socket *sock, const void *buf, size_t len);
+
+void upcall_devmgr_serve(struct socket *sock);
+
+int upcall_cpu_add(const void *req, void *rep, u32 *rep_size);
+int upcall_cpu_del(const void *req, void *rep, u32 *rep_size);
+int upcall_cpu_query(const void *req, void *rep, u32 *rep_size);
+
+int upcall_mem_add(const void *req, void *rep, u32 *rep_size);
+int upcall_mem_del(const void *req, void *rep, u32 *rep_size);
+int upcall_mem_query(const void *req, void *rep, u32 *rep_size);
+void upcall_mem_exit(void);
+
+int upcall_mmio_add(const void *req, void *rep, u32 *rep_size);
+int upcall_mmio_del(const void *req, void *rep, u32 *rep_size);
+void upcall_mmio_release_all(void);
+
+int upcall_pci_add(const void *req, void *rep, u32 *rep_size);
+int upcall_pci_del(const void *req, void *rep, u32 *rep_size);
+
+#endif /* UPCALL_GUEST_H */

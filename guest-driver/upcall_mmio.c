@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ADD_MMIO / DEL_MMIO: a "virtio-mmio" platform device per window, which
+ * the virtio_mmio driver then probes.
+ *
+ * Our devices are recognised by their instance ids (a block no one else
+ * uses), not by a list in module memory, so a reloaded module can still
+ * remove the devices an earlier load registered.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/platform_device.h>
+#include <linux/string.h>
+
+#include "upcall_guest.h"
+
+#define UPCALL_MMIO_NAME	"virtio-mmio"
+/* "up" in ASCII: far above the ids virtio_mmio's own devices get. */
+#define UPCALL_MMIO_ID_BASE	0x7570
+#define UPCALL_MMIO_MAX		256
+
+static bool upcall_mmio_is_ours(const struct platform_device *pdev)
+{
+	return pdev->id >= UPCALL_MMIO_ID_BASE &&
+	       pdev->id < UPCALL_MMIO_ID_BASE + UPCALL_MMIO_MAX &&
+	       !strcmp(pdev->name, UPCALL_MMIO_NAME);
+}
+
+static int upcall_mmio_match_any(struct device *dev, const void *unused)
+{
+	return upcall_mmio_is_ours(to_platform_device(dev));
+}
+
+static int upcall_mmio_match_id(struct device *dev, const void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+
+	return upcall_mmio_is_ours(pdev) && pdev->id == *(const int *)data;
+}
+
+/* The device this module registered for exactly that window and IRQ. */
+static int upcall_mmio_match_window(struct device *dev, const void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+	const struct upcall_mmio *m = data;
+	struct resource *mem, *irq;
+
+	if (!upcall_mmio_is_ours(pdev))
+		return 0;
+	mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	irq = platform_get_resource(pdev, IORESOURCE_IRQ, 0);
+	return mem && irq && mem->start == m->base &&
+	       resource_size(mem) == m->size && irq->start == m->irq;
+}
+
+static struct platform_device *upcall_mmio_find(const void *data,
+						int (*match)(struct device *, const void *))
+{
+	struct device *dev;
+
+	dev = bus_find_device(&platform_bus_type, NULL, data, match);
+	return dev ? to_platform_device(dev) : NULL;
+}
+
+static int upcall_mmio_free_id(void)
+{
+	int id;
+
+	for (id = UPCALL_MMIO_ID_BASE; id < UPCALL_MMIO_ID_BASE + UPCALL_MMIO_MAX; id++) {
+		struct platform_device *pdev = upcall_mmio_find(&id, upcall_mmio_match_id);
+
+		if (!pdev)
+			return id;
+		put_device(&pdev->dev);
+	}
+	return -ENOSPC;
+}
+
+int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
+{
+	const struct upcall_mmio *m = req;
+	struct resource res[] = {
+		DEFINE_RES_MEM(m->base, m->size),
+		DEFINE_RES_IRQ(m->irq),
+	};
+	struct platform_device_info info = {
+		.name = UPCALL_MMIO_NAME,
+		.res = res,
+		.num_res = ARRAY_SIZE(res),
+	};
+	struct platform_device *pdev;
+
+	/* Device registers never live in RAM. */
+	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -EINVAL;
+	info.id = upcall_mmio_free_id();
+	if (info.id < 0)
+		return info.id;
+	/* Claiming the window fails with -EBUSY if anything else owns it. */
+	pdev = platform_device_register_full(&info);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	pr_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
+		m->base, m->size, m->irq, dev_name(&pdev->dev));
+	return 0;
+}
+
+int upcall_mmio_del(const void *req, void *rep, u32 *rep_size)
+{
+	const struct upcall_mmio *m = req;
+	struct platform_device *pdev;
+
+	pdev = upcall_mmio_find(m, upcall_mmio_match_window);
+	if (!pdev)
+		return -ENOENT;
+	pr_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
+		m->base, m->size, m->irq, dev_name(&pdev->dev));
+	platform_device_unregister(pdev);
+	put_device(&pdev->dev);
+	return 0;
+}
+
+void upcall_mmio_release_all(void)
+{
+	struct platform_device *pdev;
+
+	while ((pdev = upcall_mmio_find(NULL, upcall_mmio_match_any))) {
+		pr_info("unregistering %s\n", dev_name(&pdev->dev));
+		platform_device_unregister(pdev);
+		put_device(&pdev->dev);
+	}
+}

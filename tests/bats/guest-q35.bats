@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# The guest module in Debian's 6.1 kernel, booted under QEMU (TCG) on q35:
+# vCPUs, memory, PCI, malformed input, reloads and the peer policy, driven
+# by upcallctl through a hybrid vsock socket as a VMM would offer it.
+#
+# One boot for the whole file: -smp 4 with maxcpus=1 (CPUs 1-3 present but
+# offline, APIC ID n = CPU n), -m 1G with mem=512M (0x20000000.. is backed
+# but unused), a virtio-rng at 00:05.0 to remove and rescan.
+
+load '../guest/helpers'
+
+setup_file() {
+	guest_require
+	guest_build $Q35_MODS
+	guest_boot "console=ttyS0 maxcpus=1 mem=512M upcall_mux=virtio" \
+		-M q35 -smp 4 -m 1G -serial "file:$BATS_FILE_TMPDIR/console.log" \
+		-device virtio-serial-pci,id=vser \
+		-chardev "socket,id=mux,path=$BATS_FILE_TMPDIR/vm/mux.sock,server=on,wait=off" \
+		-device virtserialport,bus=vser.0,chardev=mux,name=upcall.mux \
+		-device virtio-rng-pci,addr=0x5
+}
+
+teardown_file() {
+	guest_shutdown
+}
+
+setup() {
+	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
+	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
+}
+
+mem_total_kb() {
+	guest_sh "sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo"
+}
+
+@test "guest: the module builds against Debian's 6.1 headers with no warning at W=1" {
+	run grep -iE 'warning|error' "$MODULE_BUILD_LOG"
+	assert_failure
+	run guest_sh "dmesg | grep 'upcall_guest: listening on vsock port 219'"
+	assert_success
+}
+
+@test "guest: upcallctl reaches the module through hybrid vsock" {
+	run gctl ping
+	assert_success
+	assert_output --partial 'device manager answered'
+}
+
+@test "guest: cpu add by APIC ID brings CPUs online, cpu del takes them down" {
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+
+	run gctl cpu add 2 --apic-ids 1,2
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0-2'
+	run graw query-cpus
+	assert_success
+	assert_output $'0\n1\n2'
+
+	run gctl cpu del 2 --apic-ids 2,1
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+}
+
+@test "guest: cpu del of the boot CPU and cpu add of an online CPU are refused with EINVAL" {
+	run gctl cpu del 1 --apic-ids 0
+	assert_failure 1
+	assert_output --partial 'guest replied -22 (Invalid argument) to DEL_CPU'
+
+	run gctl cpu add 1 --apic-ids 0
+	assert_failure 1
+	assert_output --partial 'guest replied -22 (Invalid argument) to ADD_CPU'
+
+	# The whole request is refused before any CPU moves.
+	run gctl cpu add 2 --apic-ids 3,0
+	assert_failure 1
+	assert_output --partial '-22 (Invalid argument)'
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+}
+
+@test "guest: an APIC ID no CPU has is refused with ENODEV; the last CPU stays" {
+	run gctl cpu add 1 --apic-ids 9
+	assert_failure 1
+	assert_output --partial 'guest replied -19 (No such device) to ADD_CPU'
+
+	run gctl cpu add 1 --apic-ids 3
+	assert_success
+	# Two CPUs online: removing both would leave none.
+	run gctl cpu del 2 --apic-ids 3,0
+	assert_failure 1
+	run gctl cpu del 1 --apic-ids 3
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+}
+
+@test "guest: mem add onlines a block-aligned range, mem del removes it" {
+	local before during after
+	before=$(mem_total_kb)
+
+	run gctl mem add 256M --base 0x20000000
+	assert_success
+	during=$(mem_total_kb)
+	[ $((during - before)) -eq 262144 ] || fail "MemTotal went from $before to $during kB"
+	run guest_sh cat /sys/devices/system/memory/memory4/state /sys/devices/system/memory/memory5/state
+	assert_output $'online\nonline'
+	run guest_sh "grep -F '20000000-2fffffff : System RAM (upcall)' /proc/iomem"
+	assert_success
+	run graw query-mem
+	assert_output '0x20000000 0x10000000'
+
+	run gctl mem del 256M --base 0x20000000
+	assert_success
+	after=$(mem_total_kb)
+	[ "$after" -eq "$before" ] || fail "MemTotal is $after kB after del, $before before add"
+	run guest_sh test -e /sys/devices/system/memory/memory4
+	assert_failure
+	run graw query-mem
+	assert_output ''
+}
+
+@test "guest: unaligned, boot-RAM and unknown memory ranges are refused" {
+	local before
+	before=$(mem_total_kb)
+
+	run gctl mem add 64M --base 0x20000000
+	assert_failure 1
+	assert_output --partial 'guest replied -22 (Invalid argument) to ADD_MEM'
+	run gctl mem add 128M --base 0x21000000
+	assert_failure 1
+	assert_output --partial '-22 (Invalid argument)'
+	run gctl mem add 128M --base 0x08000000
+	assert_failure 1
+	assert_output --partial 'guest replied -17 (File exists) to ADD_MEM'
+	run gctl mem del 128M --base 0x08000000
+	assert_failure 1
+	assert_output --partial 'guest replied -2 (No such file or directory) to DEL_MEM'
+
+	run mem_total_kb
+	assert_output "$before"
+}
+
+@test "guest: pci del removes the device, pci add rescans it back" {
+	run guest_sh cat /sys/bus/pci/devices/0000:00:05.0/vendor
+	assert_output '0x1af4'
+
+	run gctl pci del 00:05.0
+	assert_success
+	run guest_sh test -e /sys/bus/pci/devices/0000:00:05.0
+	assert_failure
+	run gctl pci del 00:05.0
+	assert_failure 1
+	assert_output --partial 'guest replied -19 (No such device) to DEL_PCI'
+
+	run gctl pci add 00:05.0
+	assert_success
+	run guest_sh cat /sys/bus/pci/devices/0000:00:05.0/vendor /sys/bus/pci/devices/0000:00:05.0/device
+	assert_output $'0x1af4\n0x1005'
+
+	# Nothing at 00:07.0: the rescan finds nothing there.
+	run gctl pci add 00:07.0
+	assert_failure 1
+	assert_output --partial 'guest replied -2 (No such file or directory) to ADD_PCI'
+}
+
+@test "guest: the service byte is awaited 10 s; an unknown one closes at once" {
+	run graw service 0x78
+	assert_success
+	[ "${output%.*}" -le 1 ] || fail "unknown service byte: closed after $output s"
+
+	run graw silent
+	assert_success
+	[ "${output%.*}" -ge 9 ] && [ "${output%.*}" -le 13 ] ||
+		fail "no service byte: closed after $output s"
+}
+
+@test "guest: thousands of malformed frames and cut connections, then still serving" {
+	run graw fuzz --count 4000
+	echo "$output"
+	assert_success
+	assert_output --regexp 'fuzz: seed [0-9]+, [0-9]+ frames answered \(([0-9]+) well-formed refusals\)'
+
+	assert_guest_kernel_clean
+	run gctl cpu add 1 --apic-ids 1
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0-1'
+	run gctl cpu del 1 --apic-ids 1
+	assert_success
+}
+
+@test "guest: rmmod with connections open, then insmod, five times over" {
+	local i
+	for i in 1 2 3 4 5; do
+		# One connection mid-session, one that never sent its service byte.
+		graw silent >/dev/null 2>&1 3>&- &
+		graw query-cpus >/dev/null 2>&1 3>&- &
+		sleep 0.3
+		run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko allow_local=1'
+		assert_success
+	done
+	wait
+	run guest_sh "lsmod | grep -c '^upcall_guest '"
+	assert_output '1'
+	assert_guest_kernel_clean
+	run gctl ping
+	assert_success
+}
+
+@test "guest: by default only the host (CID 2) is served, a local peer is refused" {
+	run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko'
+	assert_success
+
+	run gctl ping
+	assert_failure
+	run guest_sh "dmesg | grep -c 'refused connection from CID 1'"
+	assert_success
+	[ "$output" -ge 1 ]
+
+	run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko allow_local=1'
+	assert_success
+	run gctl ping
+	assert_success
+}
+
+@test "guest: the guest kernel logged no BUG, Oops, WARNING or call trace" {
+	assert_guest_kernel_clean
+}

@@ -1,0 +1,126 @@
+# Guest tier helpers for bats: build the module against Debian's 6.1
+# headers, pack an initramfs, boot Debian's kernel under QEMU (TCG), and
+# reach the guest through the bridge: $GSOCK is a hybrid vsock Unix socket
+# (what a VMM offers) and guest_sh runs a command in the guest.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+GUEST_SRC=$(cd "$BATS_TEST_DIRNAME/../guest" && pwd)
+REPO=$(cd "$GUEST_SRC/../.." && pwd)
+B=${UPCALL_BUILD:-$REPO/build}
+UPCALLCTL=$B/upcallctl
+# Boot timeout: a TCG boot takes seconds, a loaded CI machine more.
+GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-180}
+
+# Modules the guests load, in dependency order (there is no modules.dep).
+VSOCK_MODS="vsock vmw_vsock_virtio_transport_common vsock_loopback"
+Q35_MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console $VSOCK_MODS"
+MICROVM_MODS="virtio_ring virtio virtio_mmio virtio_blk $VSOCK_MODS"
+
+guest_abi() {
+	dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null |
+		sed -n 's/.*linux-headers-\([0-9][^ ,]*-amd64\).*/\1/p'
+}
+
+# Skip (the whole file, from setup_file) unless the guest tier can run.
+guest_require() {
+	local cmd
+	for cmd in qemu-system-x86_64 cpio gcc python3 make dpkg-query; do
+		command -v "$cmd" >/dev/null || skip "guest tier: $cmd not installed"
+	done
+	[ -x /bin/busybox ] || skip "guest tier: busybox-static not installed"
+	GUEST_ABI=${UPCALL_GUEST_ABI:-$(guest_abi)}
+	[ -n "$GUEST_ABI" ] || skip "guest tier: linux-headers-amd64 not installed"
+	KDIR=/lib/modules/$GUEST_ABI/build
+	[ -d "$KDIR" ] || skip "guest tier: no kernel build tree at $KDIR"
+	[ -x "$UPCALLCTL" ] || skip "guest tier: $UPCALLCTL not built"
+	KIMG=$(UPCALL_GUEST_ABI=$GUEST_ABI "$GUEST_SRC/kernel.sh") ||
+		skip "guest tier: Debian's linux-image-$GUEST_ABI is not available"
+	export GUEST_ABI KDIR KIMG
+}
+
+# Build the module from a copy of the sources (the tree stays clean), the
+# static relay, and an initramfs with the given kernel modules.
+guest_build() {
+	local work=$BATS_FILE_TMPDIR/build
+	mkdir -p "$work/guest-driver" "$work/include/upcall"
+	cp "$REPO"/guest-driver/{Kbuild,Makefile,dkms.conf,*.c,*.h} "$work/guest-driver/"
+	cp "$REPO/include/upcall/wire.h" "$work/include/upcall/"
+	export MODULE_BUILD_LOG=$work/module.log
+	make -C "$KDIR" M="$work/guest-driver" W=1 modules >"$MODULE_BUILD_LOG" 2>&1 || {
+		cat "$MODULE_BUILD_LOG" >&2
+		return 1
+	}
+	gcc -static -O2 -Wall -Wextra -Werror -o "$work/upcall-relay" "$GUEST_SRC/relay.c"
+	export GUEST_KO=$work/guest-driver/upcall_guest.ko
+	"$GUEST_SRC/mkinitramfs.sh" "$work/initrd.gz" "$KIMG/lib/modules/$GUEST_ABI" \
+		"$GUEST_KO" "$work/upcall-relay" "$@"
+	export GUEST_INITRD=$work/initrd.gz
+}
+
+# guest_boot APPEND QEMU-ARGS...: boot, start the bridge, wait for the relay.
+# The caller passes the stream device as -serial/-device using $GDIR/mux.sock.
+guest_boot() {
+	local append=$1 i
+	shift
+	export GDIR=$BATS_FILE_TMPDIR/vm
+	mkdir -p "$GDIR"
+	export GSOCK=$GDIR/vm.sock GEXEC=$GDIR/exec.sock
+	qemu-system-x86_64 -accel tcg -nodefaults -display none -no-reboot \
+		-kernel "$KIMG/boot/vmlinuz-$GUEST_ABI" -initrd "$GUEST_INITRD" \
+		-append "$append panic=-1" "$@" \
+		</dev/null >"$GDIR/qemu.log" 2>&1 3>&- &
+	echo $! >"$GDIR/qemu.pid"
+	python3 "$GUEST_SRC/bridge.py" serve --chardev "$GDIR/mux.sock" \
+		--upcall "$GSOCK" --exec "$GEXEC" --ready "$GDIR/ready" \
+		--timeout "$GUEST_BOOT_TIMEOUT" </dev/null >"$GDIR/bridge.log" 2>&1 3>&- &
+	echo $! >"$GDIR/bridge.pid"
+	for i in $(seq $((GUEST_BOOT_TIMEOUT * 10))); do
+		[ -s "$GDIR/ready" ] && return 0
+		kill -0 "$(cat "$GDIR/bridge.pid")" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$GDIR/qemu.log" "$GDIR/bridge.log" "$GDIR"/console.log >&2 2>/dev/null
+	echo "guest did not come up" >&2
+	return 1
+}
+
+guest_shutdown() {
+	local f
+	[ -n "${GDIR:-}" ] || return 0
+	for f in bridge qemu; do
+		[ -s "$GDIR/$f.pid" ] && kill "$(cat "$GDIR/$f.pid")" 2>/dev/null
+	done
+	return 0
+}
+
+# guest_sh CMD: run CMD with sh -c in the guest; its output and status.
+guest_sh() {
+	python3 "$GUEST_SRC/bridge.py" exec --sock "$GEXEC" "$*"
+}
+
+# guest_wait SECONDS CMD: until CMD succeeds in the guest.
+guest_wait() {
+	local secs=$1 i
+	shift
+	for i in $(seq $((secs * 5))); do
+		guest_sh "$@" >/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+gctl() {
+	timeout --kill-after=5 60 "$UPCALLCTL" --vm "$GSOCK" --timeout 30 "$@"
+}
+
+graw() {
+	python3 "$GUEST_SRC/upcall-raw.py" --vm "$GSOCK" "$@"
+}
+
+# The kernel log must not show any sign of a kernel bug.
+assert_guest_kernel_clean() {
+	run guest_sh "dmesg | grep -E 'BUG|Oops|WARNING|Call Trace|general protection|RIP:' || true"
+	assert_success
+	assert_output ''
+}

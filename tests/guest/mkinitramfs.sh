@@ -1,0 +1,25 @@
+#!/bin/sh
+# mkinitramfs.sh OUT KERNEL_MODULES_DIR UPCALL_KO RELAY MODULE...
+# A gzip'd cpio with static busybox, the relay, /init and the given kernel
+# modules (names without .ko, loaded in this order).
+set -eu
+out=$1 kmods=$2 upcall_ko=$3 relay=$4
+shift 4
+here=$(dirname "$0")
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root/bin" "$root/etc" "$root/lib/modules"
+cp /bin/busybox "$root/bin/busybox"
+cp "$relay" "$root/bin/upcall-relay"
+cp "$here/init" "$root/init"
+chmod 0755 "$root/init"
+cp "$upcall_ko" "$root/lib/modules/upcall_guest.ko"
+: > "$root/etc/modules"
+for m in "$@"; do
+	ko=$(find "$kmods" -name "$m.ko" | head -n 1)
+	[ -n "$ko" ] || { echo "mkinitramfs: no $m.ko under $kmods" >&2; exit 1; }
+	cp "$ko" "$root/lib/modules/"
+	echo "$m" >> "$root/etc/modules"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

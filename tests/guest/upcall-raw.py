@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Raw upcall client for the guest tests: query requests, service-byte
+timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
+<port> / OK <n>), then the device manager service, byte for byte.
+
+  upcall-raw.py --vm SOCK query-cpus          online CPUs, one APIC ID a line
+  upcall-raw.py --vm SOCK query-mem           hot-added ranges, "BASE SIZE" in hex
+  upcall-raw.py --vm SOCK service BYTE        send one service byte; print the
+                                              seconds until the guest closes
+  upcall-raw.py --vm SOCK silent              send nothing; same timing
+  upcall-raw.py --vm SOCK fuzz [--count N] [--seed S]
+      Malformed frames of every kind; every reply must be a well-formed
+      refusal.  Prints a summary; exits 1 on any unexpected reply.
+"""
+import argparse
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+MAGIC = 0x444D0100
+FRAME = 1024
+HDR = struct.Struct("<IIII")
+ADD_CPU, DEL_CPU, ADD_MEM, DEL_MEM, ADD_MMIO, DEL_MMIO, ADD_PCI, DEL_PCI = range(1, 9)
+QUERY_CPUS, QUERY_MEM = 0x100, 0x101
+SIZES = {ADD_CPU: 258, DEL_CPU: 258, ADD_MEM: 16, DEL_MEM: 16, ADD_MMIO: 24,
+         DEL_MMIO: 24, ADD_PCI: 2, DEL_PCI: 2, QUERY_CPUS: 0, QUERY_MEM: 0}
+EINVAL, EPROTO, EOPNOTSUPP = 22, 71, 95
+
+
+class Conn:
+    def __init__(self, path, port=219, service=b"d", timeout=30):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.s.sendall(b"CONNECT %d\n" % port)
+        line = b""
+        while not line.endswith(b"\n") and len(line) < 64:
+            c = self.s.recv(1)
+            if not c:
+                raise ConnectionError("the VMM side closed during the handshake")
+            line += c
+        if not line.startswith(b"OK "):
+            raise ConnectionError("handshake reply %r" % line)
+        if service is not None:
+            self.s.sendall(service)
+        if service == b"d":
+            hdr = HDR.unpack_from(self.recv_exact(FRAME))
+            if hdr != (MAGIC, 0, 0, 0):
+                raise ConnectionError("bad CONNECT frame %r" % (hdr,))
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            d = self.s.recv(n - len(buf))
+            if not d:
+                raise ConnectionError("guest closed after %d of %d bytes" % (len(buf), n))
+            buf += d
+        return buf
+
+    def request(self, frame):
+        self.s.sendall(frame)
+        rep = self.recv_exact(FRAME)
+        magic, size, mtype, flags = HDR.unpack_from(rep)
+        ret = struct.unpack_from("<i", rep, 16)[0]
+        return magic, size, mtype, flags, ret, rep[20:20 + min(size, FRAME - 20)], rep
+
+    def close(self):
+        self.s.close()
+
+
+def frame(mtype, payload=b"", size=None, magic=MAGIC, flags=0):
+    size = len(payload) if size is None else size
+    f = HDR.pack(magic, size & 0xffffffff, mtype & 0xffffffff, flags) + payload
+    return f + bytes(FRAME - len(f))
+
+
+def query(conn, mtype):
+    magic, size, rtype, _, ret, payload, _ = conn.request(frame(mtype))
+    if magic != MAGIC or rtype != mtype or ret != 0:
+        sys.exit("query 0x%x: magic 0x%x type 0x%x ret %d" % (mtype, magic, rtype, ret))
+    return payload
+
+
+def cmd_query_cpus(args):
+    p = query(Conn(args.vm), QUERY_CPUS)
+    n = struct.unpack_from("<I", p)[0]
+    for i in range(n):
+        print(p[4 + i])
+
+
+def cmd_query_mem(args):
+    p = query(Conn(args.vm), QUERY_MEM)
+    n = struct.unpack_from("<I", p)[0]
+    for i in range(n):
+        base, size = struct.unpack_from("<QQ", p, 8 + 16 * i)
+        print("0x%x 0x%x" % (base, size))
+
+
+def time_to_close(conn):
+    t0 = time.monotonic()
+    try:
+        while conn.s.recv(4096):
+            pass
+    except OSError:
+        pass
+    print("%.1f" % (time.monotonic() - t0))
+
+
+def cmd_service(args):
+    time_to_close(Conn(args.vm, service=bytes([int(args.byte, 0)])))
+
+
+def cmd_silent(args):
+    time_to_close(Conn(args.vm, service=None))
+
+
+class Fuzzer:
+    """Every frame here must be refused: nothing in the guest may change."""
+
+    def __init__(self, path, rng):
+        self.path = path
+        self.rng = rng
+        self.conn = None
+        self.sent = self.checked = self.dropped = 0
+        self.bad = []
+
+    def connect(self):
+        if self.conn is None:
+            self.conn = Conn(self.path)
+        return self.conn
+
+    def drop(self):
+        if self.conn:
+            self.conn.close()
+        self.conn = None
+        self.dropped += 1
+
+    def expect_refusal(self, f, errnos=None, what=""):
+        mtype = HDR.unpack_from(f)[2]
+        magic, size, rtype, flags, ret, payload, rep = self.connect().request(f)
+        self.sent += 1
+        cpu = mtype in (ADD_CPU, DEL_CPU)
+        ok = (magic == MAGIC and rtype == mtype and flags == 0 and ret < 0 and
+              size == (4 if cpu else 0) and (errnos is None or -ret in errnos) and
+              not any(rep[20 + size:]))
+        if ok:
+            self.checked += 1
+        elif len(self.bad) < 20:
+            self.bad.append("%s type 0x%x: reply magic 0x%x size %d type 0x%x ret %d"
+                            % (what, mtype, magic, size, rtype, ret))
+
+    def rand_bytes(self, n):
+        return bytes(self.rng.getrandbits(8) for _ in range(n))
+
+    def random_frame(self):
+        f = bytearray(self.rand_bytes(FRAME))
+        if self.rng.random() < 0.5:
+            struct.pack_into("<I", f, 8, self.rng.choice(list(SIZES) + [0, 9, 0xffff]))
+        return bytes(f)
+
+    def case_random(self):
+        f = self.random_frame()
+        # A random magic is refused before anything else looks at the frame.
+        if HDR.unpack_from(f)[0] != MAGIC:
+            self.expect_refusal(f, {EPROTO}, "random")
+
+    def case_wrong_magic(self):
+        t = self.rng.choice(list(SIZES))
+        magic = self.rng.choice([0, 0x444D0101, 0x00014D44, MAGIC ^ (1 << self.rng.randrange(32))])
+        self.expect_refusal(frame(t, self.rand_bytes(SIZES[t]), magic=magic), {EPROTO}, "magic")
+
+    def case_wrong_size(self):
+        t = self.rng.choice(list(SIZES))
+        want = SIZES[t]
+        size = self.rng.choice([want + 1, want - 1 if want else 1, 1, 1008, 1009,
+                                0x7fffffff, 0xffffffff, 1 if want == 2 else 2])
+        if size != want:
+            self.expect_refusal(frame(t, bytes(min(size, FRAME - 16)), size=size), {EINVAL}, "size")
+
+    def case_flags(self):
+        t = self.rng.choice(list(SIZES))
+        self.expect_refusal(frame(t, bytes(SIZES[t]), flags=1 << self.rng.randrange(32)),
+                            {EINVAL}, "flags")
+
+    def case_unknown_type(self):
+        t = self.rng.choice([0, 9, 10, 0xff, 0x102, 0xffffffff, self.rng.getrandbits(32)])
+        if t not in SIZES:
+            self.expect_refusal(frame(t, bytes(8), size=self.rng.choice([0, 8])),
+                                {EOPNOTSUPP, EINVAL}, "type")
+
+    def case_cpu(self):
+        t = self.rng.choice([ADD_CPU, DEL_CPU])
+        kind = self.rng.randrange(3)
+        if kind == 0:       # count 0
+            p = bytes([0, 0x14]) + self.rand_bytes(256)
+        elif kind == 1:     # duplicates
+            ids = [self.rng.randrange(256)] * 2 + list(self.rand_bytes(253))
+            p = bytes([255, 0x14]) + bytes(ids) + b"\0"
+        else:               # IDs no CPU has (the test VM has APIC IDs 0..3)
+            ids = self.rng.sample(range(64, 256), self.rng.randrange(1, 150))
+            p = bytes([len(ids), 0x14]) + bytes(ids) + bytes(256 - len(ids))
+        self.expect_refusal(frame(t, p), {EINVAL, 19}, "cpu")
+
+    def case_mem(self):
+        t = self.rng.choice([ADD_MEM, DEL_MEM])
+        base, size = self.rng.choice([
+            (0xffffffffffff0000, 0x20000),          # wraps
+            (0x20000000, 0xffffffffffffffff),       # wraps
+            (0x20000000, 0),                        # empty
+            (0x20000000 + 4096, 0x8000000),         # unaligned base
+            (0x20000000, 0x8000000 + 4096),         # unaligned size
+            (self.rng.getrandbits(64) | 1, self.rng.getrandbits(64) | 1),
+            (1 << 60, 1 << 27),                     # beyond what can be plugged
+        ])
+        if base + size > 0xffffffffffffffff and size and base:
+            errs = {EINVAL}
+        else:
+            errs = {EINVAL, 34, 2}
+        self.expect_refusal(frame(t, struct.pack("<QQ", base, size)), errs, "mem")
+
+    def case_mmio(self):
+        t = self.rng.choice([ADD_MMIO, DEL_MMIO])
+        base, size, irq = self.rng.choice([
+            (0xfffffffffffff000, 0x2000, 5),         # wraps
+            (0xd0000000, 0, 5),                      # empty
+            (0xd0000000, 0x1000, 0),                 # no IRQ
+            (0xd0000000, 0x1000, 1020 + self.rng.randrange(1 << 20)),
+            (0x100000, 0x1000, 5),                   # inside RAM
+        ])
+        self.expect_refusal(frame(t, struct.pack("<QQII", base, size, irq, 0)),
+                            {EINVAL, 2}, "mmio")
+
+    def case_truncated(self):
+        self.connect().s.sendall(self.random_frame()[:self.rng.randrange(1, FRAME)])
+        self.drop()
+
+    def case_abandon(self):
+        """A valid query whose reply nobody reads."""
+        self.connect().s.sendall(frame(QUERY_CPUS))
+        self.drop()
+
+    def case_flood(self):
+        """Many frames without reading a reply, then hang up."""
+        c = self.connect()
+        try:
+            c.s.sendall(b"".join(self.random_frame() for _ in range(self.rng.randrange(2, 64))))
+        except OSError:
+            pass
+        self.drop()
+
+    def case_short_lived(self):
+        """Connections that end before or right after the service byte."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.path)
+        s.sendall(self.rng.choice([b"", b"CONNECT 219\n", b"CONNECT 219\nd", b"CONNECT 219\nx"]))
+        s.close()
+        self.dropped += 1
+
+    def run(self, count):
+        cases = [(self.case_random, 20), (self.case_wrong_magic, 10), (self.case_wrong_size, 20),
+                 (self.case_flags, 5), (self.case_unknown_type, 5), (self.case_cpu, 10),
+                 (self.case_mem, 10), (self.case_mmio, 10), (self.case_truncated, 2),
+                 (self.case_abandon, 1), (self.case_flood, 1), (self.case_short_lived, 2)]
+        funcs = [f for f, _ in cases]
+        weights = [w for _, w in cases]
+        while self.sent + self.dropped < count:
+            self.rng.choices(funcs, weights)[0]()
+        if self.conn:
+            self.conn.close()
+
+
+def cmd_fuzz(args):
+    fz = Fuzzer(args.vm, random.Random(args.seed))
+    t0 = time.monotonic()
+    fz.run(args.count)
+    print("fuzz: seed %d, %d frames answered (%d well-formed refusals), %d connections cut, %.1f s"
+          % (args.seed, fz.sent, fz.checked, fz.dropped, time.monotonic() - t0))
+    for b in fz.bad:
+        print("unexpected: " + b)
+    return 1 if fz.bad else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--vm", required=True, help="hybrid vsock Unix socket")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("query-cpus")
+    sub.add_parser("query-mem")
+    sub.add_parser("silent")
+    s = sub.add_parser("service")
+    s.add_argument("byte")
+    f = sub.add_parser("fuzz")
+    f.add_argument("--count", type=int, default=2000)
+    f.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
+    args = p.parse_args()
+    return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent,
+            "service": cmd_service, "fuzz": cmd_fuzz}[args.cmd](args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
