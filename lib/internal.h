@@ -32,7 +32,9 @@ struct upcall_session {
 	struct upcall_target target;
 	enum upcall_arch arch;
 	int timeout_ms;
+	int wait_ms;
 	int fd;
+	bool retryable;		/* the last failure may pass: guest not up yet */
 	upcall_frame_fn hook;
 	void *hook_data;
 	volatile sig_atomic_t *interrupt;
@@ -56,6 +58,8 @@ enum upcall_status upcall_send_all(struct upcall_session *s, const void *buf,
 enum upcall_status upcall_recv_all(struct upcall_session *s, void *buf,
 				   size_t len, size_t *got, uint64_t deadline_ns,
 				   const char *what);
+/* Sleep until @path may have appeared or @max_ms passed (inotify). */
+void upcall_wait_for_path(const char *path, int max_ms);
 /* True when the idle connection has been closed or has unexpected bytes. */
 bool upcall_transport_stale(const struct upcall_session *s);
 

@@ -64,6 +64,12 @@ void upcall_session_set_timeout(struct upcall_session *s, int timeout_ms)
 }
 
 UPCALL_EXPORT
+void upcall_session_set_wait(struct upcall_session *s, int wait_ms)
+{
+	s->wait_ms = wait_ms > 0 ? wait_ms : 0;
+}
+
+UPCALL_EXPORT
 void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch)
 {
 	s->arch = arch;
@@ -143,7 +149,8 @@ static enum upcall_status service_handshake(struct upcall_session *s,
 		return st;
 	st = upcall_recv_all(s, frame, sizeof(frame), &got, deadline_ns,
 			     "waiting for the guest's CONNECT frame");
-	if (st == UPCALL_ERR_UNREACHABLE && got == 0)
+	s->retryable = st == UPCALL_ERR_UNREACHABLE && got == 0;
+	if (s->retryable)
 		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
 				   "guest closed the connection after the service byte (does it serve the device manager?)");
 	if (st == UPCALL_ERR_UNREACHABLE)
@@ -156,18 +163,13 @@ static enum upcall_status service_handshake(struct upcall_session *s,
 	return upcall_check_connect_frame(frame, s->errmsg, sizeof(s->errmsg));
 }
 
-UPCALL_EXPORT
-enum upcall_status upcall_connect(struct upcall_session *s)
+static enum upcall_status connect_once(struct upcall_session *s)
 {
 	uint64_t start = upcall_now_ns();
 	uint64_t deadline = start + (uint64_t)s->timeout_ms * 1000000u;
 	enum upcall_status st;
 
-	if (s->fd >= 0) {
-		if (!upcall_transport_stale(s))
-			return UPCALL_OK;
-		upcall_disconnect(s);	/* the guest hung up while we were idle */
-	}
+	s->retryable = false;
 	st = upcall_transport_open(s, deadline);
 	if (!st)
 		st = service_handshake(s, deadline);
@@ -179,6 +181,51 @@ enum upcall_status upcall_connect(struct upcall_session *s)
 	s->stats.last_connect_ns = upcall_now_ns() - start;
 	s->errmsg[0] = '\0';
 	return UPCALL_OK;
+}
+
+/*
+ * A booting guest: retry what may pass (no socket yet, VMM or guest driver
+ * not listening yet).  A missing socket is waited for with inotify; other
+ * retries back off from 100 us to 1 ms, so readiness is seen within about
+ * a millisecond at a cost of at most a thousand cheap attempts a second.
+ */
+static enum upcall_status connect_waiting(struct upcall_session *s)
+{
+	uint64_t until = upcall_now_ns() + (uint64_t)s->wait_ms * 1000000u;
+	struct timespec pause = { 0, 100000 };
+	enum upcall_status st;
+	size_t len;
+
+	for (;;) {
+		st = connect_once(s);
+		if (st != UPCALL_ERR_UNREACHABLE || !s->retryable)
+			return st;
+		if (upcall_now_ns() >= until || (s->interrupt && *s->interrupt))
+			break;
+		if (s->target.transport == UPCALL_TRANSPORT_UNIX &&
+		    access(s->target.path, F_OK) != 0) {
+			upcall_wait_for_path(s->target.path, 50);
+			continue;
+		}
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
+	}
+	len = strlen(s->errmsg);
+	snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
+		 " (still, after waiting %gs)", s->wait_ms / 1000.0);
+	return st;
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_connect(struct upcall_session *s)
+{
+	if (s->fd >= 0) {
+		if (!upcall_transport_stale(s))
+			return UPCALL_OK;
+		upcall_disconnect(s);	/* the guest hung up while we were idle */
+	}
+	return s->wait_ms ? connect_waiting(s) : connect_once(s);
 }
 
 static enum upcall_status guest_refused(struct upcall_session *s,

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <libgen.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -148,6 +150,7 @@ static enum upcall_status connect_failed(struct upcall_session *s, int err,
 {
 	const char *hint = "";
 
+	s->retryable = err == ENOENT || err == ECONNREFUSED || err == ECONNRESET;
 	if (s->target.transport == UPCALL_TRANSPORT_VSOCK &&
 	    (err == ECONNRESET || err == ECONNREFUSED))
 		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
@@ -235,6 +238,7 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 		if (r < 0)
 			return st;
 		if (r == 0) {
+			s->retryable = len == 0;
 			if (len == 0)
 				return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
 						   "vsock port %" PRIu32 " has no listener in the guest (is the upcall driver loaded?)",
@@ -291,6 +295,23 @@ enum upcall_status upcall_transport_open(struct upcall_session *s,
 	if (st)
 		return st;
 	return hybrid_handshake(s, deadline_ns);
+}
+
+void upcall_wait_for_path(const char *path, int max_ms)
+{
+	char dir[UPCALL_PATH_MAX];
+	struct pollfd pfd = { .events = POLLIN };
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	pfd.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (pfd.fd < 0 ||
+	    inotify_add_watch(pfd.fd, dirname(dir), IN_CREATE | IN_MOVED_TO) < 0) {
+		poll(NULL, 0, max_ms);	/* no inotify here, or no directory yet */
+	} else if (access(path, F_OK) != 0) {
+		poll(&pfd, 1, max_ms);	/* created between our connect and the watch? */
+	}
+	if (pfd.fd >= 0)
+		close(pfd.fd);
 }
 
 bool upcall_transport_stale(const struct upcall_session *s)

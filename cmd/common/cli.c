@@ -19,6 +19,7 @@ enum {
 	OPT_ARCH,
 	OPT_OUTPUT,
 	OPT_CONFIG,
+	OPT_WAIT,
 };
 
 static const struct argp_option global_options[] = {
@@ -28,6 +29,8 @@ static const struct argp_option global_options[] = {
 	  "Read VM names from FILE only (default: " INVENTORY_SYSTEM_FILE
 	  ", then $XDG_CONFIG_HOME/upcall/vms.yaml)", 0 },
 	{ "port", OPT_PORT, "PORT", 0, "Guest vsock port (default 219)", 0 },
+	{ "wait", OPT_WAIT, "SECONDS", OPTION_ARG_OPTIONAL,
+	  "Wait up to SECONDS (default 60) for a booting guest to answer", 0 },
 	{ "arch", OPT_ARCH, "ARCH", 0, "Guest architecture: x86_64 or aarch64 (default: this host's)", 0 },
 	{ "timeout", 't', "SECONDS", 0, "Give up on any step after SECONDS (default 5)", 0 },
 	{ "output", 'o', "FORMAT", 0, "text or json", 0 },
@@ -35,13 +38,27 @@ static const struct argp_option global_options[] = {
 	{ 0 }
 };
 
+/* Seconds, fractions allowed, as milliseconds (at least 1). */
+static int parse_seconds(const char *arg, int *ms)
+{
+	double secs;
+	char *end;
+
+	errno = 0;
+	secs = strtod(arg, &end);
+	if (errno || *end || end == arg || !(secs > 0) || secs > 86400)
+		return -1;
+	*ms = (int)(secs * 1000 + 0.5);
+	if (*ms < 1)
+		*ms = 1;
+	return 0;
+}
+
 static error_t global_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli *cli = state->input;
 	char err[160];
 	unsigned long v;
-	double secs;
-	char *end;
 
 	switch (key) {
 	case 'm':
@@ -61,13 +78,13 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 		cli->arch_set = true;
 		break;
 	case 't':
-		errno = 0;
-		secs = strtod(arg, &end);
-		if (errno || *end || end == arg || !(secs > 0) || secs > 86400)
+		if (parse_seconds(arg, &cli->timeout_ms))
 			argp_error(state, "timeout \"%s\" must be a number of seconds in (0, 86400]", arg);
-		cli->timeout_ms = (int)(secs * 1000 + 0.5);
-		if (cli->timeout_ms < 1)
-			cli->timeout_ms = 1;
+		break;
+	case OPT_WAIT:
+		cli->wait_ms = 60000;
+		if (arg && parse_seconds(arg, &cli->wait_ms))
+			argp_error(state, "--wait \"%s\" must be a number of seconds in (0, 86400]", arg);
 		break;
 	case 'o':
 		if (strcmp(arg, "text") == 0)
@@ -414,6 +431,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	if (!cli->session)
 		return cli_fail(cli, EXIT_OSERR, "out of memory");
 	upcall_session_set_timeout(cli->session, cli->timeout_ms);
+	upcall_session_set_wait(cli->session, cli->wait_ms);
 	upcall_session_set_arch(cli->session, cli->arch);
 	upcall_session_set_frame_hook(cli->session, cli->verbose ? dump_frame_hook : NULL,
 				      stderr);

@@ -43,6 +43,7 @@ struct cli {
 	enum upcall_arch arch;
 	bool arch_set;			/* --arch given: wins over the inventory */
 	int timeout_ms;
+	int wait_ms;		/* --wait: keep trying to reach a booting guest */
 	enum cli_output output;
 	int verbose;
 	/* state of the command being run */

@@ -87,6 +87,13 @@ void upcall_session_set_interrupt(struct upcall_session *s,
 const struct upcall_target *upcall_session_target(const struct upcall_session *s);
 enum upcall_arch upcall_session_arch(const struct upcall_session *s);
 
+/*
+ * Keep trying to connect for up to @wait_ms when the guest is not there yet
+ * (socket missing, VMM not listening, no listener on the vsock port), as
+ * while a VM boots.  0 (the default) fails at once.
+ */
+void upcall_session_set_wait(struct upcall_session *s, int wait_ms);
+
 /* Connect and complete the handshake; does nothing if already connected. */
 enum upcall_status upcall_connect(struct upcall_session *s);
 void upcall_disconnect(struct upcall_session *s);
