@@ -55,6 +55,20 @@ static int upcall_mmio_match_window(struct device *dev, const void *data)
 	       resource_size(mem) == m->size && irq->start == m->irq;
 }
 
+/* One of our devices whose window overlaps the requested one. */
+static int upcall_mmio_match_overlap(struct device *dev, const void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+	const struct upcall_mmio *m = data;
+	struct resource *mem;
+
+	if (!upcall_mmio_is_ours(pdev))
+		return 0;
+	mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	return mem && mem->start < m->base + m->size &&
+	       m->base < mem->end + 1;
+}
+
 static struct platform_device *upcall_mmio_find(const void *data,
 						int (*match)(struct device *, const void *))
 {
@@ -78,6 +92,11 @@ static int upcall_mmio_free_id(void)
 	return -ENOSPC;
 }
 
+static int upcall_mmio_busy(struct resource *res, void *unused)
+{
+	return -EBUSY;
+}
+
 int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 {
 	const struct upcall_mmio *m = req;
@@ -96,10 +115,22 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)
 		return -EINVAL;
+	pdev = upcall_mmio_find(m, upcall_mmio_match_overlap);
+	if (pdev) {
+		put_device(&pdev->dev);
+		return -EEXIST;
+	}
+	/*
+	 * Registration nests the window under whatever covers it, so a
+	 * window a driver already claimed has to be refused here.
+	 */
+	if (walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_MEM | IORESOURCE_BUSY,
+				m->base, m->base + m->size - 1, NULL,
+				upcall_mmio_busy) == -EBUSY)
+		return -EBUSY;
 	info.id = upcall_mmio_free_id();
 	if (info.id < 0)
 		return info.id;
-	/* Claiming the window fails with -EBUSY if anything else owns it. */
 	pdev = platform_device_register_full(&info);
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);

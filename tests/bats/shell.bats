@@ -77,9 +77,11 @@ script() {
 }
 
 @test "shell script: --help on a line prints help and runs nothing" {
-	script 'cpu add --help' 'help cpu del' 'status'
+	script 'cpu add --help' 'help cpu del' 'help mem' 'help status' 'status'
 	shell_script
 	assert_success
+	assert_line --regexp '^  mem add SIZE +Hot-add'
+	assert_line --partial "Usage: upcallctl status"
 	assert_line --partial "Usage: upcallctl cpu add"
 	assert_line --partial "Usage: upcallctl cpu del"
 	assert_line "requests sent: 0"
