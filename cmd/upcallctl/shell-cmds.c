@@ -53,36 +53,48 @@ static error_t switch_parse(int key, char *arg, struct argp_state *state)
 	return key == ARGP_KEY_END ? 0 : words_parse(key, arg, state);
 }
 
-static void list_commands(void)
+/* The commands (of @object only, if not NULL); returns how many. */
+static int list_commands(const char *object)
 {
 	const struct cli_cmd *c;
+	int n = 0;
 
 	for_each_cmd(c, (const struct cli_cmd *const *)shell.tables) {
 		char name[64];
+
+		if (object && strcmp(c->object, object) != 0)
+			continue;
+		n++;
 
 		snprintf(name, sizeof(name), "%s%s%s %s", c->object, c->verb ? " " : "",
 			 c->verb ? c->verb : "", c->args_doc ? c->args_doc : "");
 		printf("  %-24s %s\n", name, c->summary);
 	}
-	printf("\nType 'help COMMAND' for a command's options.\n");
+	if (n)
+		printf("\nType 'help COMMAND' for a command's options.\n");
+	return n;
 }
 
 static int run_help(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
+	const struct cli_cmd *const *tables = (const struct cli_cmd *const *)shell.tables;
 	char *argv[MAX_WORDS + 2], prog[] = "upcallctl", opt[] = "--help";
 	int argc = 0;
+	bool two;
 
 	if (!a->n) {
-		list_commands();
+		list_commands(NULL);
 		return EXIT_DONE;
 	}
+	/* "help cpu": the cpu commands */
+	if (a->n == 1 && !cli_lookup(tables, a->w[0], NULL, &two) && list_commands(a->w[0]))
+		return EXIT_DONE;
 	argv[argc++] = prog;
 	for (int i = 0; i < a->n; i++)
 		argv[argc++] = a->w[i];
 	argv[argc++] = opt;
-	return cli_main(cli, (const struct cli_cmd *const *)shell.tables, upcallctl_doc,
-			argc, argv, ARGP_NO_EXIT);
+	return cli_main(cli, tables, upcallctl_doc, argc, argv, ARGP_NO_EXIT);
 }
 
 static void say_target(struct cli *cli, const char *what, uint64_t ns)

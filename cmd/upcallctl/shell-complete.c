@@ -96,7 +96,8 @@ static bool takes_value(const char *word)
 {
 	const struct argp_option *o = find_option(word);
 
-	return o && o->arg && !strchr(word, '=') && (word[1] == '-' || !word[2]);
+	return o && o->arg && !(o->flags & OPTION_ARG_OPTIONAL) && !strchr(word, '=') &&
+	       (word[1] == '-' || !word[2]);
 }
 
 static const char *yaml_text(yaml_document_t *d, int id)
