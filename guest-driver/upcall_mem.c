@@ -101,7 +101,7 @@ static int upcall_sysfs_write(const char *path, const char *val)
 		if (ret != -ERESTARTNOINTR)
 			break;
 		flush_signals(current);
-		msleep(5);
+		usleep_range(5000, 10000);
 	}
 	filp_close(f, NULL);
 	return ret < 0 ? ret : 0;
