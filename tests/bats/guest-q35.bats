@@ -194,6 +194,15 @@ mem_total_kb() {
 	assert_success
 	assert_output --regexp 'fuzz: seed [0-9]+, [0-9]+ frames answered \(([0-9]+) well-formed refusals\)'
 
+	# Three at once: connections served side by side, requests serialised.
+	local i
+	for i in 1 2 3; do
+		graw fuzz --count 1000 >"$BATS_TEST_TMPDIR/fuzz$i.out" 2>&1 3>&- &
+	done
+	for i in 1 2 3; do
+		wait -n || { cat "$BATS_TEST_TMPDIR"/fuzz*.out; fail "a parallel fuzzer failed"; }
+	done
+
 	assert_guest_kernel_clean
 	run gctl cpu add 1 --apic-ids 1
 	assert_success

@@ -235,6 +235,10 @@ static size_t host_input(const unsigned char *buf, size_t len)
 	while (len - off >= HDR_LEN) {
 		size_t plen = buf[off + 2] | (size_t)buf[off + 3] << 8;
 
+		if (plen > MAX_PAYLOAD) {
+			fprintf(stderr, "upcall-relay: frame of %zu bytes\n", plen);
+			exit(1);
+		}
 		if (len - off < HDR_LEN + plen)
 			break;
 		host_frame(buf[off], buf[off + 1], (const char *)buf + off + HDR_LEN, plen);
