@@ -13,7 +13,7 @@ DISK_SIZE=0x200
 DISK_IRQ=12
 
 setup_file() {
-	guest_require
+	guest_require || return 0
 	guest_build $MICROVM_MODS
 	export DISK_MARK="upcall-mmio-disk-$RANDOM$RANDOM"
 	local disk=$BATS_FILE_TMPDIR/disk.raw
@@ -33,6 +33,7 @@ teardown_file() {
 }
 
 setup() {
+	guest_skip_if_unavailable
 	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
 	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
 }

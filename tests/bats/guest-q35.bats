@@ -10,7 +10,7 @@
 load '../guest/helpers'
 
 setup_file() {
-	guest_require
+	guest_require || return 0
 	guest_build $Q35_MODS
 	guest_boot "console=ttyS0 maxcpus=1 mem=512M upcall_mux=virtio" \
 		-M q35 -smp 4 -m 1G -serial "file:$BATS_FILE_TMPDIR/console.log" \
@@ -25,6 +25,7 @@ teardown_file() {
 }
 
 setup() {
+	guest_skip_if_unavailable
 	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
 	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
 }
