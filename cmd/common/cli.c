@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fleet.h"
 #include "inventory.h"
 
 enum {
@@ -24,7 +25,10 @@ enum {
 
 static const struct argp_option global_options[] = {
 	{ "vm", 'm', "TARGET", 0,
-	  "The VM: inventory NAME, socket PATH, unix:PATH or vsock:CID[:PORT] (default: $UPCALL_VM)", 0 },
+	  "The VM: inventory NAME, socket PATH, unix:PATH or vsock:CID[:PORT] (default: $UPCALL_VM); "
+	  "repeat it, give a PATH glob or an inventory @GROUP to run on several VMs at once", 0 },
+	{ "jobs", 'j', "N", 0, "With several VMs, serve at most N at once (default: "
+	  "all of them up to 32)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0,
 	  "Read VM names from FILE only (default: " INVENTORY_SYSTEM_FILE
 	  ", then $XDG_CONFIG_HOME/upcall/vms.yaml)", 0 },
@@ -63,6 +67,13 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'm':
 		cli->vm = arg;
+		if (fleet_add_vm(cli, arg))
+			argp_failure(state, EXIT_OSERR, ENOMEM, "--vm");
+		break;
+	case 'j':
+		if (parse_uint(arg, 1, FLEET_MAX_JOBS, &v, "-j", err, sizeof(err)))
+			argp_error(state, "%s", err);
+		cli->jobs = (unsigned int)v;
 		break;
 	case OPT_CONFIG:
 		cli->config = arg;
@@ -114,6 +125,8 @@ void cli_init(struct cli *cli, const char *prog)
 	cli->prog = prog;
 	cli->arch = upcall_host_arch();
 	cli->timeout_ms = 5000;
+	cli->out = stdout;
+	cli->err = stderr;
 }
 
 void cli_free(struct cli *cli)
@@ -124,6 +137,9 @@ void cli_free(struct cli *cli)
 	cli->entry = NULL;
 	json_decref(cli->result);
 	cli->result = NULL;
+	free(cli->vms);
+	cli->vms = NULL;
+	cli->nvms = 0;
 }
 
 int cli_exit_code(enum upcall_status st)
@@ -385,12 +401,13 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 			.children = children,
 		};
 
+		cli->nvms = 0;
 		rc = parse_command(&argp, nargc, nargv, flags, &input, &run);
 	}
 	if (!run)
 		goto out;
 	cli->command = cmdname;
-	rc = cmd->run(cli, args);
+	rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
 	cli->command = NULL;
 out:
 	free(cmd_doc);
@@ -434,7 +451,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	upcall_session_set_wait(cli->session, cli->wait_ms);
 	upcall_session_set_arch(cli->session, cli->arch);
 	upcall_session_set_frame_hook(cli->session, cli->verbose ? dump_frame_hook : NULL,
-				      stderr);
+				      cli->err);
 	upcall_session_set_interrupt(cli->session, cli->interrupt);
 	*out = cli->session;
 	return EXIT_DONE;
@@ -469,7 +486,7 @@ void cli_say(struct cli *cli, const char *fmt, ...)
 	if (n < 0)
 		return;
 	if (cli->output == OUTPUT_TEXT)
-		printf("%s\n", msg);
+		fprintf(cli->out, "%s\n", msg);
 	else
 		cli_set(cli, "message", json_string(msg));
 	free(msg);
@@ -487,9 +504,9 @@ static void print_json(struct cli *cli, int code, const char *error)
 	json_object_set_new(o, "exit_code", json_integer(code));
 	if (error)
 		json_object_set_new(o, "error", json_string(error));
-	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	fflush(stdout);
+	json_dumpf(o, cli->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', cli->out);
+	fflush(cli->out);
 	json_decref(cli->result);
 	cli->result = NULL;
 }
@@ -497,12 +514,12 @@ static void print_json(struct cli *cli, int code, const char *error)
 static int finish(struct cli *cli, int code, const char *error)
 {
 	if (error)
-		fprintf(stderr, "%s: %s\n", cli->prog, error);
+		fprintf(cli->err, "%s: %s\n", cli->prog, error);
 	if (cli->output == OUTPUT_JSON)
 		print_json(cli, code, error);
 	json_decref(cli->result);
 	cli->result = NULL;
-	fflush(stdout);
+	fflush(cli->out);
 	return code;
 }
 

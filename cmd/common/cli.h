@@ -9,6 +9,7 @@
 #include <argp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <upcall/upcall.h>
@@ -18,6 +19,8 @@ enum {
 	EXIT_DONE = 0,
 	EXIT_REFUSED = 1,	/* the guest refused */
 	EXIT_PARTIAL = 2,	/* some CPUs done; the reply says where it stopped */
+	EXIT_SOME_FAILED = 3,	/* several VMs: some succeeded, some failed */
+	EXIT_ALL_FAILED = 4,	/* several VMs: all failed, not all the same way */
 	EXIT_USAGE = 64,	/* bad command line; nothing was sent */
 	EXIT_UNREACHABLE = 69,	/* no socket, no listener, refused */
 	EXIT_OSERR = 71,	/* local failure (memory, descriptors) */
@@ -30,7 +33,8 @@ enum {
 	"Exit status: 0 done; 1 the guest refused; 2 partial (some CPUs done); " \
 	"64 usage error (nothing sent); 69 unreachable (no socket, no listener, " \
 	"refused); 71 local failure; 75 timed out; 76 protocol error (bad magic, " \
-	"wrong type, short frame); 130 interrupted."
+	"wrong type, short frame); 130 interrupted.  With several VMs: 0 all " \
+	"done; 3 some failed; all failed: the code they shared, else 4."
 
 enum cli_output { OUTPUT_TEXT, OUTPUT_JSON };
 
@@ -38,6 +42,9 @@ struct cli {
 	const char *prog;
 	/* global options */
 	const char *vm;
+	const char **vms;		/* every --vm given, when several */
+	unsigned int nvms;
+	unsigned int jobs;		/* -j: VMs served at once (0: default) */
 	const char *config;		/* --config: the only inventory file */
 	uint32_t port;
 	enum upcall_arch arch;
@@ -46,6 +53,7 @@ struct cli {
 	int wait_ms;		/* --wait: keep trying to reach a booting guest */
 	enum cli_output output;
 	int verbose;
+	FILE *out, *err;		/* stdout and stderr, or a VM's captured output */
 	/* state of the command being run */
 	const char *command;		/* "cpu add" */
 	json_t *result;
@@ -64,6 +72,7 @@ struct cli_cmd {
 	size_t args_size;		/* bytes of the command's argument struct */
 	int (*run)(struct cli *cli, void *args);
 	const char *alias_of;		/* shown as an alias in help */
+	bool single_vm;			/* interactive: refuses several VMs */
 };
 
 /*

@@ -280,7 +280,7 @@ static bool same_target(const struct upcall_target *a, const struct upcall_targe
 static int parse_vms(struct inv_parse *p, const char *name,
 		     const struct upcall_target *by_target, struct vm_entry *out)
 {
-	static const char *const top_keys[] = { "vms", NULL };
+	static const char *const top_keys[] = { "vms", "groups", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(p->doc), *vms;
 	int found = 0;
 
@@ -369,12 +369,9 @@ static int load_doc(const char *file, FILE *f, yaml_document_t *doc, char *err,
 	return rc;
 }
 
-int inventory_find(const char *file, const char *name,
-		   const struct upcall_target *by_target, struct vm_entry *out,
-		   char *err, size_t errlen)
+/* 1 loaded into @doc, 0 no such file, -1 with the reason in @err. */
+static int open_doc(const char *file, yaml_document_t *doc, char *err, size_t errlen)
 {
-	struct inv_parse p = { .file = file, .err = err, .errlen = errlen };
-	yaml_document_t doc;
 	int fd, rc;
 	FILE *f;
 
@@ -391,12 +388,98 @@ int inventory_find(const char *file, const char *name,
 		close(fd);
 		return -1;
 	}
-	rc = load_doc(file, f, &doc, err, errlen);
+	rc = load_doc(file, f, doc, err, errlen);
 	fclose(f);
-	if (rc)
-		return -1;
+	return rc ? -1 : 1;
+}
+
+int inventory_find(const char *file, const char *name,
+		   const struct upcall_target *by_target, struct vm_entry *out,
+		   char *err, size_t errlen)
+{
+	struct inv_parse p = { .file = file, .err = err, .errlen = errlen };
+	yaml_document_t doc;
+	int rc = open_doc(file, &doc, err, errlen);
+
+	if (rc <= 0)
+		return rc;
 	p.doc = &doc;
 	rc = parse_vms(&p, name, by_target, out);
+	yaml_document_delete(&doc);
+	return rc;
+}
+
+/* One "groups:" entry: a list of names defined under "vms:". */
+static int check_group(struct inv_parse *p, const char *group, const yaml_node_t *list,
+		       const yaml_node_t *vms)
+{
+	if (list->type != YAML_SEQUENCE_NODE)
+		return fail_at(p, list, "group %s: expected a list of VM names", group);
+	for (yaml_node_item_t *i = list->data.sequence.items.start;
+	     i < list->data.sequence.items.top; i++) {
+		yaml_node_t *n = yaml_document_get_node(p->doc, *i);
+
+		if (!scalar(n) || !vms || vms->type != YAML_MAPPING_NODE ||
+		    !value_of(p, vms, scalar(n)))
+			return fail_at(p, n, "group %s: no VM named \"%s\" under vms:", group,
+				       scalar(n) ? scalar(n) : "");
+	}
+	return 0;
+}
+
+/* Check "groups:" and find @group in it; 1 found (list in @members), 0 not. */
+static int parse_groups(struct inv_parse *p, const char *group, yaml_node_t **members)
+{
+	yaml_node_t *root = yaml_document_get_root_node(p->doc), *groups;
+
+	groups = root ? value_of(p, root, "groups") : NULL;
+	if (!groups)
+		return 0;
+	if (groups->type != YAML_MAPPING_NODE)
+		return fail_at(p, groups, "groups: expected a mapping of group names to VM lists");
+	*members = NULL;
+	for (yaml_node_pair_t *a = groups->data.mapping.pairs.start;
+	     a < groups->data.mapping.pairs.top; a++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, a->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, a->value);
+
+		if (!scalar(k) || !valid_name(scalar(k)))
+			return fail_at(p, k, "group name must be 1-%d letters, digits, '.', '_' or '-'",
+				       VM_NAME_MAX - 1);
+		for (yaml_node_pair_t *b = groups->data.mapping.pairs.start; b < a; b++)
+			if (!strcmp(scalar(yaml_document_get_node(p->doc, b->key)), scalar(k)))
+				return fail_at(p, k, "group \"%s\" defined twice", scalar(k));
+		if (check_group(p, scalar(k), v, value_of(p, root, "vms")))
+			return -1;
+		if (!strcmp(scalar(k), group))
+			*members = v;
+	}
+	return *members != NULL;
+}
+
+int inventory_find_group(const char *file, const char *group,
+			 int (*add)(void *data, const char *vm), void *data,
+			 char *err, size_t errlen)
+{
+	struct inv_parse p = { .file = file, .err = err, .errlen = errlen };
+	yaml_node_t *members = NULL;
+	yaml_document_t doc;
+	struct vm_entry e;
+	int rc = open_doc(file, &doc, err, errlen);
+
+	if (rc <= 0)
+		return rc;
+	p.doc = &doc;
+	rc = parse_vms(&p, "", NULL, &e);	/* no name is "": checks every VM */
+	if (rc == 0)
+		rc = parse_groups(&p, group, &members);
+	for (yaml_node_item_t *i = rc > 0 ? members->data.sequence.items.start : NULL;
+	     i && i < members->data.sequence.items.top; i++)
+		if (add(data, scalar(yaml_document_get_node(&doc, *i)))) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+			break;
+		}
 	yaml_document_delete(&doc);
 	return rc;
 }
@@ -490,6 +573,25 @@ static int search(struct cli *cli, const char *name, const struct upcall_target 
 			 i ? ", " : "", files[i]);
 	}
 	return 0;
+}
+
+int inventory_resolve_group(struct cli *cli, const char *group,
+			    int (*add)(void *data, const char *vm), void *data)
+{
+	char files[2][PATH_MAX], err[700], tried[2 * PATH_MAX + 8] = "";
+	int n = inventory_files(cli, files), rc;
+
+	for (int i = 0; i < n; i++) {
+		rc = inventory_find_group(files[i], group, add, data, err, sizeof(err));
+		if (rc < 0)
+			return cli_fail(cli, EXIT_USAGE, "%s", err);
+		if (rc > 0)
+			return EXIT_DONE;
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+			 i ? ", " : "", files[i]);
+	}
+	return cli_fail(cli, EXIT_USAGE, "no group named \"%s\" in %s (add it under groups:)",
+			group, tried);
 }
 
 int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)

@@ -56,6 +56,15 @@ int inventory_find(const char *file, const char *name,
 		   const struct upcall_target *by_target, struct vm_entry *out,
 		   char *err, size_t errlen);
 
+/*
+ * Call @add with each member of @group ("groups:" at the top level maps a
+ * group name to a list of VM names defined under "vms:").  Returns 1 found,
+ * 0 not there, -1 with the reason in @err.
+ */
+int inventory_find_group(const char *file, const char *group,
+			 int (*add)(void *data, const char *vm), void *data,
+			 char *err, size_t errlen);
+
 /* Defaults for a VM known only by its target. */
 void inventory_default(const struct upcall_target *t, struct vm_entry *out);
 
@@ -71,5 +80,11 @@ struct cli;
  * error was reported.
  */
 int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t);
+/*
+ * Expand @group from the first inventory file that defines it.  Returns an
+ * exit code; on failure the error was reported.
+ */
+int inventory_resolve_group(struct cli *cli, const char *group,
+			    int (*add)(void *data, const char *vm), void *data);
 
 #endif /* UPCALL_INVENTORY_H */

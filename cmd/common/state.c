@@ -183,7 +183,8 @@ static int rec_range(struct rec_parse *p, const yaml_node_t *n, struct vm_state 
 			return -1;
 		seen |= is_base ? 1 : 2;
 	}
-	if (seen != 3 || !size || state_mem_add(st, base, size) < 0)
+	/* A range past 2^64 would defeat every overlap check after it. */
+	if (seen != 3 || !size || base + size < base || state_mem_add(st, base, size) < 0)
 		return rec_fail(p, n, "memory: bad or overlapping range");
 	return 0;
 }
@@ -292,7 +293,7 @@ int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 	if (rc > 0 && *r->st.identity && *r->identity && strcmp(r->st.identity, r->identity)) {
 		boot_state(r);
 		state_format_ids(r->st.cpus, r->st.ncpus, ids, sizeof(ids));
-		fprintf(stderr,
+		fprintf(cli->err,
 			"%s: notice: VM %s was restarted or replaced (its endpoint changed since the record was written); starting from its boot state: vCPUs %s, no hot-added memory\n",
 			cli->prog, r->e->name, ids);
 	} else if (rc <= 0) {
@@ -320,12 +321,12 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 		return cli_finish(r->cli, st);
 	r->from_guest = (cpus || mem) && st == UPCALL_OK;
 	if (r->cli->verbose && (cpus || mem) && !r->from_guest)
-		fprintf(stderr, "%s: the guest does not answer queries (%s); using the record %s\n",
+		fprintf(r->cli->err, "%s: the guest does not answer queries (%s); using the record %s\n",
 			r->cli->prog, upcall_errmsg(s), r->path);
 	if (r->from_guest)
 		r->st.pending[0] = '\0';
 	else if (*r->st.pending)
-		fprintf(stderr,
+		fprintf(r->cli->err,
 			"%s: notice: VM %s: an earlier operation (%s) was interrupted before its result was recorded; the record may be out of date (check the guest, then use the sync command)\n",
 			r->cli->prog, r->e->name, r->st.pending);
 	return EXIT_DONE;

@@ -144,9 +144,9 @@ static void report_ranges(struct cli *cli, const struct vm_record *r)
 	cli_set(cli, "total", json_integer((json_int_t)total));
 	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
 	if (cli->output == OUTPUT_TEXT) {
-		printf("%s: %u hot-added range%s, %s in all; %s\n", r->e->name, r->st.nmem,
-		       r->st.nmem == 1 ? "" : "s", sz,
-		       r->from_guest ? "as the guest reports" : "from the record");
+		fprintf(cli->out, "%s: %u hot-added range%s, %s in all; %s\n", r->e->name, r->st.nmem,
+			r->st.nmem == 1 ? "" : "s", sz,
+			r->from_guest ? "as the guest reports" : "from the record");
 		for (unsigned int i = 0; i < r->st.nmem; i++)
 			say_range(cli, "  ", r->st.mem[i].base, r->st.mem[i].size);
 	}

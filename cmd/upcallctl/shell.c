@@ -144,11 +144,13 @@ static void restore_globals(struct cli *cli)
 	struct upcall_session *s = cli->session;
 	struct vm_entry *e = cli->entry;
 	const char *command = cli->command;
+	const char **vms = cli->vms;	/* grown by the lines' --vm */
 
 	*cli = shell.globals;
 	cli->session = s;
 	cli->entry = e;
 	cli->command = command;
+	cli->vms = vms;
 }
 
 static bool is_shell_cmd(const char *word)
@@ -461,6 +463,6 @@ static const struct argp_option shell_options[] = {
 const struct cli_cmd upcallctl_shell_cmds[] = {
 	{ "shell", NULL, NULL,
 	  "Interactive console with one session kept open (commands from stdin when it is not a terminal)",
-	  shell_options, shell_parse, sizeof(struct shell_args), run_shell, NULL },
+	  shell_options, shell_parse, sizeof(struct shell_args), run_shell, NULL, true },
 	{ 0 }
 };
