@@ -7,6 +7,13 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+# Where bash-completion looks, as its pkg-config file says, under our PREFIX.
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=datadir=$(PREFIX)/share \
+	--variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+# DKMS builds modules from /usr/src/NAME-VERSION whatever the PREFIX.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' guest-driver/dkms.conf)
+DKMSDIR = $(DESTDIR)/usr/src/upcall-guest-$(DKMS_VERSION)
 DESTDIR ?=
 
 CC ?= cc
@@ -67,8 +74,9 @@ $(STLIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|'
 $(B)/libupcall.pc: lib/libupcall.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SED) $< > $@
 
 # The tools link libupcall statically: one file to copy into a VM host image.
 define tool_rule
@@ -105,14 +113,23 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libupcall.so
 	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 include/upcall/upcall.h include/upcall/wire.h $(DESTDIR)$(INCLUDEDIR)/upcall/
-	install -m 0644 $(B)/libupcall.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(PC_SED) lib/libupcall.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+	$(foreach s,1 3 5 7,install -m 0644 $(wildcard man/*.$(s)) $(DESTDIR)$(MANDIR)/man$(s)/;)
+	install -m 0644 completions/upcallctl.bash $(DESTDIR)$(BASHCOMPDIR)/upcallctl
+	$(foreach p,$(filter-out upcallctl,$(notdir $(PROGS))),ln -sf upcallctl $(DESTDIR)$(BASHCOMPDIR)/$(p);)
+	$(MAKE) -C guest-driver dkms-src DESTDIR=$(abspath $(DESTDIR))
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) \
 		$(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 		$(DESTDIR)$(LIBDIR)/libupcall.so $(DESTDIR)$(LIBDIR)/libupcall.a \
 		$(DESTDIR)$(INCLUDEDIR)/upcall/upcall.h $(DESTDIR)$(INCLUDEDIR)/upcall/wire.h \
-		$(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc
+		$(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc \
+		$(foreach m,$(wildcard man/*.[1357]),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(PROGS)))
+	rm -rf $(DKMSDIR)
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/upcall
 
 clean:
