@@ -138,4 +138,6 @@ clean:
 .PHONY: all test demo install uninstall clean deps-test deps-demo
 .DELETE_ON_ERROR:
 
+include tests/check.mk
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

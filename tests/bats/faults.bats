@@ -154,3 +154,20 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 	assert_success
 	assert_equal "$(stub_state cpus)" "0,1"
 }
+
+@test "stub killed with SIGKILL while the client waits: 69 at once, not at the timeout" {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault reply-after=5000
+	local t0 pid
+	t0=$(now_ms)
+	"$UPCALLCTL" --vm "$SOCK" --timeout 4 cpu add 1 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	pid=$!
+	sleep 0.5
+	kill -9 "$STUB_PID"
+	run wait "$pid"
+	assert_equal "$status" 69
+	ELAPSED_MS=$(($(now_ms) - t0))
+	assert_took_at_most 1500
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_one_line
+	assert_output "upcallctl: guest closed the connection instead of replying to ADD_CPU"
+}

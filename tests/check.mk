@@ -1,0 +1,78 @@
+# Reliability targets, included by the Makefile: the concurrency hammer,
+# fuzz harnesses (replayed by every build, fuzzed with libFuzzer by
+# `make fuzz`), the sanitizer run (`make check-san`) and `make check`.
+
+# ---- tests/tools: helpers the bats suites run, built with every build
+HAMMER := $(B)/tests/hammer
+all: $(HAMMER)
+$(HAMMER): tests/tools/hammer.c $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(STLIB) $(LDFLAGS)
+
+# ---- fuzz harnesses: what each links besides libupcall
+FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/fuzz-*.c)))
+COMMON_SRC := $(wildcard cmd/common/*.c)
+FUZZ_SRC_fuzz-reply :=
+FUZZ_SRC_fuzz-okline :=
+FUZZ_SRC_fuzz-target := $(COMMON_SRC)
+FUZZ_SRC_fuzz-inventory := $(COMMON_SRC)
+FUZZ_SRC_fuzz-state := $(filter-out cmd/common/state.c,$(COMMON_SRC))	# compiled in
+FUZZ_SRC_fuzz-request := $(addprefix cmd/upcall-stub/,devmgr.c faults.c state.c)
+FUZZ_LIBS := $(TOOL_LIBS) -pthread
+# what harnesses #include, for the replay builds' dependencies
+FUZZ_INCLUDED := cmd/common/state.c $(wildcard cmd/common/*.h cmd/upcall-stub/*.h lib/*.h include/upcall/*.h)
+
+# Every build replays each harness over fuzz/corpus/ and fuzz/regressions/
+# as a unit test ($(B)/tests/test-fuzz-*), under ASan too with SAN=1.
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/test-%)
+all: $(FUZZ_REPLAY)
+define fuzz_replay_rule
+$(B)/tests/test-$(1): fuzz/$(1).c fuzz/replay.c fuzz/fuzz.h $(FUZZ_INCLUDED) $(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(STLIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -Ilib -DFUZZ_NAME='"$(1)"' -o $$@ fuzz/$(1).c fuzz/replay.c \
+		$(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(STLIB) $$(LDFLAGS) $(FUZZ_LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_replay_rule,$(f))))
+
+# ---- libFuzzer builds (clang) in build-fuzz/
+FZ := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-fsanitize=fuzzer-no-link,address,undefined
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FZ)/%)
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(CPPFLAGS) -Ilib $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+define fuzz_bin_rule
+$(FZ)/$(1): $(FZ)/fuzz/$(1).o $(patsubst %.c,$(FZ)/%.o,$(FUZZ_SRC_$(1)) $(LIB_SRC))
+	$$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(FUZZ_LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_bin_rule,$(f))))
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each harness for FUZZ_TIME seconds; ends with "N passed, N failed".
+fuzz: fuzz-build
+	@FZ=$(FZ) FUZZ_TIME=$(FUZZ_TIME) fuzz/run $(FUZZ_NAMES)
+
+# ---- the whole suite under ASan + UBSan (not the QEMU guest tier)
+SAN_LOGS := $(CURDIR)/build-san/san-logs
+check-san: deps-test
+	@$(MAKE) --no-print-directory SAN=1 all
+	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	@B=build-san SAN_LOGS=$(SAN_LOGS) \
+		BATS_FILES="$(filter-out tests/bats/guest%,$(wildcard tests/bats/*.bats))" \
+		ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan \
+		tests/run-all
+
+# test + check-san + fuzz, totalled on the last line.
+check: deps-test
+	@MAKE="$(MAKE)" tests/check-all
+
+.PHONY: fuzz fuzz-build check-san check
+
+-include $(shell find $(FZ) -name '*.d' 2>/dev/null)
