@@ -22,7 +22,9 @@ setup() {
 		while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done |
 		cpio -pdm --quiet "$work/src" 2>/dev/null) || true
 	[ -f "$work/src/debian/control" ] && [ -f "$work/src/Makefile" ]
-	run bash -c "cd '$work/src' && timeout 150 dpkg-buildpackage -us -uc -b 2>&1"
+	# a clean environment: B (our build dir) and make's flags must not leak in
+	run env -u B -u UPCALL_BUILD -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+		bash -c "cd '$work/src' && timeout 150 dpkg-buildpackage -us -uc -b 2>&1"
 	[ "$status" -eq 0 ] || fail "dpkg-buildpackage failed: $(tail -n 30 <<<"$output")"
 	local p
 	for p in "upcall-tools_${v}_" "libupcall0_${v}_" "libupcall-dev_${v}_" \
