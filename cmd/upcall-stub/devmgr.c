@@ -7,6 +7,7 @@
 #define _GNU_SOURCE	/* asprintf, accept4, pipe2 */
 #endif
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -386,27 +387,42 @@ static void process(struct stub *st, const struct request *rq, struct reply *rp)
 		dispatch(st, rq, rp);
 }
 
+/* snprintf at *@pos into @buf, never past its end. */
+static void __attribute__((format(printf, 4, 5)))
+appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos += (size_t)n;
+}
+
 /* last: TYPE ret=R [index=I] size=S [ids=a,b | count=N] */
 static void record_last(struct stub *st, const struct request *rq, const struct reply *rp)
 {
 	char *buf = st->state.last, name[32];
-	size_t len = sizeof(st->state.last);
-	int n;
+	size_t len = sizeof(st->state.last), pos = 0;
 
-	n = snprintf(buf, len, "%s ret=%d", stub_type_name(rq->hdr.msg_type, name,
-							  sizeof(name)), rp->ret);
+	appendf(buf, len, &pos, "%s ret=%d",
+		stub_type_name(rq->hdr.msg_type, name, sizeof(name)), rp->ret);
 	if (rp->cpu_reply)
-		n += snprintf(buf + n, len - n, " index=%u", rp->p.cpu.apic_index);
-	n += snprintf(buf + n, len - n, " size=%u", rq->hdr.msg_size);
+		appendf(buf, len, &pos, " index=%u", rp->p.cpu.apic_index);
+	appendf(buf, len, &pos, " size=%u", rq->hdr.msg_size);
 	if (!rp->cpu_reply)
 		return;
 	if (st->cfg.arch == STUB_ARCH_AARCH64) {
-		snprintf(buf + n, len - n, " count=%u", rq->p.cpu.count);
+		appendf(buf, len, &pos, " count=%u", rq->p.cpu.count);
 		return;
 	}
-	n += snprintf(buf + n, len - n, " ids=");
+	appendf(buf, len, &pos, " ids=");
 	for (unsigned int i = 0; i < rq->p.cpu.count; i++)
-		n += snprintf(buf + n, len - n, "%s%u", i ? "," : "", rq->p.cpu.apic_ids[i]);
+		appendf(buf, len, &pos, "%s%u", i ? "," : "", rq->p.cpu.apic_ids[i]);
 }
 
 static void build_reply(const struct request *rq, const struct reply *rp, __u8 *frame)
