@@ -10,29 +10,11 @@
 #define UPCALL_VERSION "0"
 #endif
 
-static const char *const msg_names[] = {
-	[UPCALL_MSG_CONNECT] = "CONNECT",
-	[UPCALL_MSG_ADD_CPU] = "ADD_CPU",
-	[UPCALL_MSG_DEL_CPU] = "DEL_CPU",
-	[UPCALL_MSG_ADD_MEM] = "ADD_MEM",
-	[UPCALL_MSG_DEL_MEM] = "DEL_MEM",
-	[UPCALL_MSG_ADD_MMIO] = "ADD_MMIO",
-	[UPCALL_MSG_DEL_MMIO] = "DEL_MMIO",
-	[UPCALL_MSG_ADD_PCI] = "ADD_PCI",
-	[UPCALL_MSG_DEL_PCI] = "DEL_PCI",
-};
-
 UPCALL_EXPORT
 const char *upcall_msg_type_name(uint32_t type, char *buf, size_t len)
 {
-	const char *name = NULL;
+	const char *name = upcall_msg_name(type);
 
-	if (type < sizeof(msg_names) / sizeof(msg_names[0]))
-		name = msg_names[type];
-	else if (type == UPCALL_MSG_QUERY_CPUS)
-		name = "QUERY_CPUS";
-	else if (type == UPCALL_MSG_QUERY_MEM)
-		name = "QUERY_MEM";
 	if (name)
 		snprintf(buf, len, "%s", name);
 	else

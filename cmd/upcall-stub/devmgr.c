@@ -39,28 +39,10 @@ struct reply {
 	bool cpu_reply;		/* a CPU handler answered: index is meaningful */
 };
 
-static const char *const type_names[] = {
-	[UPCALL_MSG_CONNECT] = "CONNECT",
-	[UPCALL_MSG_ADD_CPU] = "ADD_CPU",
-	[UPCALL_MSG_DEL_CPU] = "DEL_CPU",
-	[UPCALL_MSG_ADD_MEM] = "ADD_MEM",
-	[UPCALL_MSG_DEL_MEM] = "DEL_MEM",
-	[UPCALL_MSG_ADD_MMIO] = "ADD_MMIO",
-	[UPCALL_MSG_DEL_MMIO] = "DEL_MMIO",
-	[UPCALL_MSG_ADD_PCI] = "ADD_PCI",
-	[UPCALL_MSG_DEL_PCI] = "DEL_PCI",
-};
-
 const char *stub_type_name(__u32 type, char *buf, size_t len)
 {
-	const char *name = NULL;
+	const char *name = upcall_msg_name(type);
 
-	if (type < sizeof(type_names) / sizeof(type_names[0]))
-		name = type_names[type];
-	else if (type == UPCALL_MSG_QUERY_CPUS)
-		name = "QUERY_CPUS";
-	else if (type == UPCALL_MSG_QUERY_MEM)
-		name = "QUERY_MEM";
 	if (name)
 		snprintf(buf, len, "%s", name);
 	else

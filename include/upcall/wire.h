@@ -129,6 +129,25 @@ _Static_assert(sizeof(struct upcall_cpu_reply) == 4, "cpu reply payload is 4 byt
 _Static_assert(sizeof(struct upcall_cpu_list) == 260, "cpu list is 260 bytes");
 _Static_assert(sizeof(struct upcall_mem_list) <= UPCALL_REPLY_PAYLOAD_MAX, "mem list fits a frame");
 
+/* The protocol's name of @type ("ADD_CPU"), or NULL for an unknown type. */
+static inline const char *upcall_msg_name(__u32 type)
+{
+	switch (type) {
+	case UPCALL_MSG_CONNECT:	return "CONNECT";
+	case UPCALL_MSG_ADD_CPU:	return "ADD_CPU";
+	case UPCALL_MSG_DEL_CPU:	return "DEL_CPU";
+	case UPCALL_MSG_ADD_MEM:	return "ADD_MEM";
+	case UPCALL_MSG_DEL_MEM:	return "DEL_MEM";
+	case UPCALL_MSG_ADD_MMIO:	return "ADD_MMIO";
+	case UPCALL_MSG_DEL_MMIO:	return "DEL_MMIO";
+	case UPCALL_MSG_ADD_PCI:	return "ADD_PCI";
+	case UPCALL_MSG_DEL_PCI:	return "DEL_PCI";
+	case UPCALL_MSG_QUERY_CPUS:	return "QUERY_CPUS";
+	case UPCALL_MSG_QUERY_MEM:	return "QUERY_MEM";
+	default:			return (const char *)0;
+	}
+}
+
 /* Request payload size a guest must accept for @type; -1 if unknown. */
 static inline int upcall_req_payload_size(__u32 type, int arm64)
 {
