@@ -163,8 +163,9 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 	pid=$!
 	sleep 0.5
 	kill -9 "$STUB_PID"
-	run wait "$pid"
-	assert_equal "$status" 69
+	local rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 69
 	ELAPSED_MS=$(($(now_ms) - t0))
 	assert_took_at_most 1500
 	run cat "$BATS_TEST_TMPDIR/out"
