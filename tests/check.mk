@@ -76,6 +76,10 @@ check-san: deps-test
 check: deps-test
 	@MAKE="$(MAKE)" tests/check-all
 
-.PHONY: fuzz fuzz-build check-san check
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf $(FZ)
+
+.PHONY: fuzz fuzz-build check-san check clean-fuzz
 
 -include $(shell find $(FZ) -name '*.d' 2>/dev/null)
