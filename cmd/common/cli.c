@@ -511,10 +511,19 @@ static void print_json(struct cli *cli, int code, const char *error)
 	cli->result = NULL;
 }
 
+/* A diagnosis stays on one line whatever input it quotes. */
+static void print_one_line(FILE *f, const char *prog, const char *msg)
+{
+	fprintf(f, "%s: ", prog);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+		fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+	fputc('\n', f);
+}
+
 static int finish(struct cli *cli, int code, const char *error)
 {
 	if (error)
-		fprintf(cli->err, "%s: %s\n", cli->prog, error);
+		print_one_line(cli->err, cli->prog, error);
 	if (cli->output == OUTPUT_JSON)
 		print_json(cli, code, error);
 	json_decref(cli->result);
