@@ -92,6 +92,19 @@ $(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(STLIB) $(LDFLAGS)
 
+# make bench: the benchmark programs, always -O2; the baseline is static.
+BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+$(B)/bench/%: bench/%.c bench/stats.h $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) -O2 -o $@ $< $(STLIB)
+$(B)/bench/minimal: bench/minimal.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) -O2 -static -o $@ $<
+
+bench: all $(BENCH_PROGS)
+	@scripts/deps bench
+	@B=$(B) bench/run
+
 deps-test:
 	@scripts/deps test
 
@@ -135,7 +148,7 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all test demo install uninstall clean deps-test deps-demo
+.PHONY: all bench test demo install uninstall clean deps-test deps-demo
 .DELETE_ON_ERROR:
 
 include tests/check.mk
