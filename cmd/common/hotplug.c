@@ -70,8 +70,8 @@ static int stale_cpus(struct cli *cli, const struct vm_record *r,
 	cli_set(cli, "status", json_string(upcall_status_name(c->st)));
 	return cli_fail(cli, EXIT_REFUSED,
 			"%s: the record of VM %s is out of date (%san ID it lists as free is already online); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
-			upcall_errmsg(s), r->e->name, ret == -EINVAL ? "if " : "",
-			cli->vm ? cli->vm : r->e->name);
+			upcall_errmsg(s), r->e->label, ret == -EINVAL ? "if " : "",
+			cli->vm ? cli->vm : r->e->label);
 }
 
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
@@ -132,8 +132,8 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		cli_set(cli, "status", json_string(upcall_status_name(st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
-				upcall_errmsg(s), r->e->name, add ? "already has" : "does not have",
-				cli->vm ? cli->vm : r->e->name);
+				upcall_errmsg(s), r->e->label, add ? "already has" : "does not have",
+				cli->vm ? cli->vm : r->e->label);
 	}
 	return cli_finish(cli, st);
 }

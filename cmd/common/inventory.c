@@ -311,6 +311,7 @@ static int parse_vms(struct inv_parse *p, const char *name,
 		if (!found && (by_target ? same_target(by_target, &e.target) :
 				    !strcmp(name, e.name))) {
 			e.in_inventory = true;
+			snprintf(e.label, sizeof(e.label), "%s", e.name);
 			snprintf(e.file, sizeof(e.file), "%s", p->file);
 			*out = e;
 			found = 1;
@@ -623,6 +624,7 @@ int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
 	if (rc == 0) {
 		inventory_default(t, e);
 		derived_name(t, e->name, sizeof(e->name));
+		snprintf(e->label, sizeof(e->label), "%s", vm);
 	} else if (!by_target &&
 		   upcall_target_parse(e->spec, cli->port, t, err, sizeof(err)) < 0) {
 		return cli_fail(cli, EXIT_USAGE, "%s: VM %s: %s", e->file, vm, err);

@@ -32,6 +32,7 @@
 
 struct vm_entry {
 	char name[VM_NAME_MAX];		/* inventory name, or derived from the target */
+	char label[PATH_MAX];		/* what messages call it: the name, or the target */
 	bool in_inventory;
 	char file[PATH_MAX];		/* where the entry came from */
 	char spec[PATH_MAX];		/* target as given */

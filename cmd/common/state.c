@@ -82,17 +82,17 @@ static int take_lock(struct vm_record *r)
 	r->lockfd = openat(r->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (r->lockfd < 0 || fstat(r->lockfd, &st) < 0 || !S_ISREG(st.st_mode))
 		return cli_fail(r->cli, EXIT_OSERR, "lock file %s.lock in the state directory: %s",
-				r->e->name, r->lockfd < 0 ? strerror(errno) : "not a regular file");
+				r->e->label, r->lockfd < 0 ? strerror(errno) : "not a regular file");
 	while (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		struct timespec pause = { 0, (5 + rand() % 10) * 1000000L };
 
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
-					r->e->name, strerror(errno));
+					r->e->label, strerror(errno));
 		if (now_ms() > deadline)
 			return cli_fail(r->cli, EXIT_TIMEOUT,
 					"timed out waiting for the lock on VM %s: another operation on it is still running",
-					r->e->name);
+					r->e->label);
 		nanosleep(&pause, NULL);
 	}
 	return EXIT_DONE;
@@ -295,7 +295,7 @@ int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 		state_format_ids(r->st.cpus, r->st.ncpus, ids, sizeof(ids));
 		fprintf(cli->err,
 			"%s: notice: VM %s was restarted or replaced (its endpoint changed since the record was written); starting from its boot state: vCPUs %s, no hot-added memory\n",
-			cli->prog, r->e->name, ids);
+			cli->prog, r->e->label, ids);
 	} else if (rc <= 0) {
 		boot_state(r);
 	}
@@ -328,7 +328,7 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 	else if (*r->st.pending)
 		fprintf(r->cli->err,
 			"%s: notice: VM %s: an earlier operation (%s) was interrupted before its result was recorded; the record may be out of date (check the guest, then use the sync command)\n",
-			r->cli->prog, r->e->name, r->st.pending);
+			r->cli->prog, r->e->label, r->st.pending);
 	return EXIT_DONE;
 }
 

@@ -139,12 +139,12 @@ static void report_ranges(struct cli *cli, const struct vm_record *r)
 		total += r->st.mem[i].size;
 	}
 	format_size(total, sz, sizeof(sz));
-	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "vm", json_string(r->e->label));
 	cli_set(cli, "ranges", list);
 	cli_set(cli, "total", json_integer((json_int_t)total));
 	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
 	if (cli->output == OUTPUT_TEXT) {
-		fprintf(cli->out, "%s: %u hot-added range%s, %s in all; %s\n", r->e->name, r->st.nmem,
+		fprintf(cli->out, "%s: %u hot-added range%s, %s in all; %s\n", r->e->label, r->st.nmem,
 			r->st.nmem == 1 ? "" : "s", sz,
 			r->from_guest ? "as the guest reports" : "from the record");
 		for (unsigned int i = 0; i < r->st.nmem; i++)
@@ -159,7 +159,7 @@ static int check_aligned(struct cli *cli, const struct vm_entry *e, uint64_t v,
 		return EXIT_DONE;
 	return cli_fail(cli, EXIT_USAGE,
 			"%s 0x%" PRIx64 " is not a multiple of VM %s's memory block size 0x%" PRIx64,
-			what, v, e->name, e->block_size);
+			what, v, e->label, e->block_size);
 }
 
 static bool in_regions(const struct vm_entry *e, uint64_t base, uint64_t size)
@@ -182,22 +182,22 @@ static int place(struct cli *cli, const struct vm_record *r, struct mem_args *a)
 	if (!a->have_base && !e->nregions)
 		return cli_fail(cli, EXIT_USAGE,
 				"VM %s has no memory hot-add region in the inventory; give --base ADDR",
-				e->name);
+				e->label);
 	if (!a->have_base &&
 	    state_mem_place(&r->st, e->regions, e->nregions, e->block_size, a->size, &a->base))
 		return cli_fail(cli, EXIT_USAGE,
 				"no free room for %s in the hot-add regions of VM %s (see 'memctl list')",
-				sz, e->name);
+				sz, e->label);
 	if (e->nregions && !in_regions(e, a->base, a->size))
 		return cli_fail(cli, EXIT_USAGE,
 				"0x%" PRIx64 "+0x%" PRIx64 " is outside the hot-add regions of VM %s",
-				a->base, a->size, e->name);
+				a->base, a->size, e->label);
 	o = state_mem_overlap(&r->st, a->base, a->size);
 	if (o >= 0)
 		return cli_fail(cli, EXIT_USAGE,
 				"0x%" PRIx64 "+0x%" PRIx64 " overlaps the plugged range 0x%" PRIx64
 				"+0x%" PRIx64 " of VM %s", a->base, a->size, r->st.mem[o].base,
-				r->st.mem[o].size, e->name);
+				r->st.mem[o].size, e->label);
 	return EXIT_DONE;
 }
 
@@ -213,10 +213,10 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (!rc && !add && state_mem_containing(&r->st, a->base, a->size) < 0)
 		rc = cli_fail(cli, EXIT_USAGE,
 			      "0x%" PRIx64 "+0x%" PRIx64 " is not plugged in VM %s as far as %s knows (see 'memctl list')",
-			      a->base, a->size, r->e->name, r->from_guest ? "the guest" : "the record");
+			      a->base, a->size, r->e->label, r->from_guest ? "the guest" : "the record");
 	if (rc)
 		return rc;
-	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "vm", json_string(r->e->label));
 	cli_set(cli, "base", json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
 	return hp_mem_change(cli, r, s, add, a->base, a->size);

@@ -88,7 +88,7 @@ static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_chang
 		return EXIT_DONE;
 	return cli_fail(cli, EXIT_USAGE,
 			"VM %s has only %u vCPU%s %s (max_vcpu_count %u, see 'vcpuctl get')",
-			r->e->name, c->n, c->n == 1 ? "" : "s",
+			r->e->label, c->n, c->n == 1 ? "" : "s",
 			c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
 }
 

@@ -70,13 +70,13 @@ static void report_state(struct cli *cli, const struct vm_record *r)
 	char list[1024];
 
 	state_format_ids(r->st.cpus, r->st.ncpus, list, sizeof(list));
-	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "vm", json_string(r->e->label));
 	cli_set(cli, "count", json_integer(r->st.ncpus));
 	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(r->st.cpus, r->st.ncpus));
 	cli_set(cli, "boot", json_integer(r->e->boot_vcpus));
 	cli_set(cli, "max", json_integer(r->e->max_vcpus));
 	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
-	cli_say(cli, "%s: %u vCPU%s online (%s%s %s), max %u; %s", r->e->name,
+	cli_say(cli, "%s: %u vCPU%s online (%s%s %s), max %u; %s", r->e->label,
 		r->st.ncpus, r->st.ncpus == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id",
 		r->st.ncpus == 1 ? "" : "s", list, r->e->max_vcpus,
 		r->from_guest ? "as the guest reports" : "from the record");
@@ -118,7 +118,7 @@ static int plan(struct cli *cli, const struct vm_record *r, unsigned int want,
 		return EXIT_DONE;
 	return cli_fail(cli, EXIT_USAGE,
 			"VM %s: cannot go from %u to %u vCPUs: the record's IDs do not fit its topology (see 'vcpuctl get'; re-seed with 'vcpuctl sync')",
-			r->e->name, have, want);
+			r->e->label, have, want);
 }
 
 static int set_count(struct cli *cli, struct vm_record *r, struct upcall_session *s,
@@ -128,11 +128,11 @@ static int set_count(struct cli *cli, struct vm_record *r, struct upcall_session
 	struct cpu_change c;
 	int rc;
 
-	cli_set(cli, "vm", json_string(r->e->name));
+	cli_set(cli, "vm", json_string(r->e->label));
 	cli_set(cli, "from", json_integer(have));
 	cli_set(cli, "to", json_integer(want));
 	if (want == have) {
-		cli_say(cli, "%s already has %u vCPU%s; nothing to do", r->e->name, have,
+		cli_say(cli, "%s already has %u vCPU%s; nothing to do", r->e->label, have,
 			have == 1 ? "" : "s");
 		rc = record_save(r, NULL);
 		return rc ? rc : cli_finish(cli, UPCALL_OK);
