@@ -17,29 +17,50 @@
 
 enum fault_arg { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
+enum fault_field { F_BOOL, F_INT, F_UINT, F_ULONG };
+
 struct fault_def {
 	const char *name;
 	enum fault_arg arg;
 	unsigned long min, max;
+	enum fault_field type;
+	size_t off;		/* of the field in struct stub_faults */
 };
 
+#define FLAG(name, field) \
+	{ name, ARG_NONE, 0, 0, F_BOOL, offsetof(struct stub_faults, field) }
+#define VALUE(name, arg, min, max, type, field) \
+	{ name, arg, min, max, type, offsetof(struct stub_faults, field) }
+
 static const struct fault_def fault_defs[] = {
-	{ "no-listener", ARG_NONE, 0, 0 },
-	{ "no-connect-frame", ARG_NONE, 0, 0 },
-	{ "bad-magic", ARG_NONE, 0, 0 },
-	{ "wrong-type", ARG_NONE, 0, 0 },
-	{ "no-reply", ARG_NONE, 0, 0 },
-	{ "short-reply", ARG_NONE, 0, 0 },
-	{ "close-mid-frame", ARG_NONE, 0, 0 },
-	{ "garbage-ok", ARG_NONE, 0, 0 },
-	{ "endless-ok", ARG_NONE, 0, 0 },
-	{ "lie-index", ARG_NONE, 0, 0 },
-	{ "errno", ARG_REQUIRED, 1, 4095 },
-	{ "fail-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT },
-	{ "slow-drip", ARG_OPTIONAL, 1, 60000 },
-	{ "reply-after", ARG_REQUIRED, 1, 3600000 },
-	{ "exit-after", ARG_REQUIRED, 1, ULONG_MAX },
+	FLAG("no-listener", no_listener),
+	FLAG("no-connect-frame", no_connect_frame),
+	FLAG("bad-magic", bad_magic),
+	FLAG("wrong-type", wrong_type),
+	FLAG("no-reply", no_reply),
+	FLAG("short-reply", short_reply),
+	FLAG("close-mid-frame", close_mid_frame),
+	FLAG("garbage-ok", garbage_ok),
+	FLAG("endless-ok", endless_ok),
+	FLAG("lie-index", lie_index),
+	VALUE("errno", ARG_REQUIRED, 1, 4095, F_INT, refuse_errno),
+	VALUE("fail-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT, F_UINT, fail_cpu),
+	VALUE("slow-drip", ARG_OPTIONAL, 1, 60000, F_UINT, slow_drip_ms),
+	VALUE("reply-after", ARG_REQUIRED, 1, 3600000, F_UINT, reply_after_ms),
+	VALUE("exit-after", ARG_REQUIRED, 1, ULONG_MAX, F_ULONG, exit_after),
 };
+
+int stub_parse_ulong(const char *s, unsigned long min, unsigned long max,
+		     unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || *end || *out < min || *out > max ? -1 : 0;
+}
 
 static const struct fault_def *fault_find(const char *name, size_t len)
 {
@@ -51,56 +72,26 @@ static const struct fault_def *fault_find(const char *name, size_t len)
 	return NULL;
 }
 
-static int parse_ulong(const char *s, unsigned long min, unsigned long max,
-		       unsigned long *out)
+/* @v is within the def's bounds, so it fits the field. */
+static void fault_set(struct stub_faults *f, const struct fault_def *d,
+		      unsigned long v)
 {
-	char *end;
+	void *field = (char *)f + d->off;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out < min || *out > max)
-		return -1;
-	return 0;
-}
-
-static void fault_set_flag(struct stub_faults *f, const char *name)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} flags[] = {
-		{ "no-listener", offsetof(struct stub_faults, no_listener) },
-		{ "no-connect-frame", offsetof(struct stub_faults, no_connect_frame) },
-		{ "bad-magic", offsetof(struct stub_faults, bad_magic) },
-		{ "wrong-type", offsetof(struct stub_faults, wrong_type) },
-		{ "no-reply", offsetof(struct stub_faults, no_reply) },
-		{ "short-reply", offsetof(struct stub_faults, short_reply) },
-		{ "close-mid-frame", offsetof(struct stub_faults, close_mid_frame) },
-		{ "garbage-ok", offsetof(struct stub_faults, garbage_ok) },
-		{ "endless-ok", offsetof(struct stub_faults, endless_ok) },
-		{ "lie-index", offsetof(struct stub_faults, lie_index) },
-	};
-
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		if (strcmp(flags[i].name, name) == 0)
-			*(bool *)((char *)f + flags[i].off) = true;
+	switch (d->type) {
+	case F_BOOL:
+		*(bool *)field = true;
+		break;
+	case F_INT:
+		*(int *)field = (int)v;
+		break;
+	case F_UINT:
+		*(unsigned int *)field = (unsigned int)v;
+		break;
+	case F_ULONG:
+		*(unsigned long *)field = v;
+		break;
 	}
-}
-
-static void fault_set_value(struct stub_faults *f, const char *name, unsigned long v)
-{
-	if (strcmp(name, "errno") == 0)
-		f->refuse_errno = (int)v;
-	else if (strcmp(name, "fail-cpu") == 0)
-		f->fail_cpu = (unsigned int)v;
-	else if (strcmp(name, "slow-drip") == 0)
-		f->slow_drip_ms = (unsigned int)v;
-	else if (strcmp(name, "reply-after") == 0)
-		f->reply_after_ms = (unsigned int)v;
-	else if (strcmp(name, "exit-after") == 0)
-		f->exit_after = v;
 }
 
 /* Parse one --fault NAME[=ARG]; 0 or -1 with a message in @err. */
@@ -123,15 +114,12 @@ int stub_fault_parse(struct stub_faults *f, const char *spec, char *err, size_t 
 		snprintf(err, errlen, "fault '%s' needs =N", d->name);
 		return -1;
 	}
-	if (eq && parse_ulong(eq + 1, d->min, d->max, &v) < 0) {
+	if (eq && stub_parse_ulong(eq + 1, d->min, d->max, &v) < 0) {
 		snprintf(err, errlen, "fault '%s': '%s' is not a number in %lu..%lu",
 			 d->name, eq + 1, d->min, d->max);
 		return -1;
 	}
-	if (d->arg == ARG_NONE)
-		fault_set_flag(f, d->name);
-	else
-		fault_set_value(f, d->name, v);
+	fault_set(f, d, v);
 	return 0;
 }
 

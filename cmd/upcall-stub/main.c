@@ -163,18 +163,6 @@ static const char doc[] =
 	"Exit status: 0 normal shutdown; 64 usage error; 71 setup failed "
 	"(socket, pid file or state file).";
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max,
-		      unsigned long *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno || *end || *out < min || *out > max ? -1 : 0;
-}
-
 /* "128M", "0x8000000", "1G", "64KiB" */
 static int parse_size(const char *s, __u64 *out)
 {
@@ -248,17 +236,17 @@ static error_t parse_num_opt(int key, const char *arg, struct argp_state *as,
 
 	switch (key) {
 	case 'p':
-		if (parse_uint(arg, 1, UPCALL_MAX_PORT, &v) < 0)
+		if (stub_parse_ulong(arg, 1, UPCALL_MAX_PORT, &v) < 0)
 			argp_error(as, "bad --port '%s' (1..%d)", arg, UPCALL_MAX_PORT);
 		c->port = (__u32)v;
 		return 0;
 	case 'b':
-		if (parse_uint(arg, 1, STUB_MAX_CPUS, &v) < 0)
+		if (stub_parse_ulong(arg, 1, STUB_MAX_CPUS, &v) < 0)
 			argp_error(as, "bad --boot-vcpus '%s' (1..%d)", arg, STUB_MAX_CPUS);
 		c->boot_vcpus = (unsigned int)v;
 		return 0;
 	case 'm':
-		if (parse_uint(arg, 1, STUB_MAX_CPUS, &v) < 0)
+		if (stub_parse_ulong(arg, 1, STUB_MAX_CPUS, &v) < 0)
 			argp_error(as, "bad --max-vcpus '%s' (1..%d)", arg, STUB_MAX_CPUS);
 		c->max_vcpus = (unsigned int)v;
 		return 0;

@@ -115,6 +115,9 @@ void stub_state_init(struct stub *st);
 void stub_pci_set(struct stub_state *s, unsigned int bus, unsigned int devfn, bool present);
 bool stub_pci_get(const struct stub_state *s, unsigned int bus, unsigned int devfn);
 void stub_handle_frame(struct stub *st, const __u8 *req, __u8 *reply);
+/* A decimal number in [min, max]; 0 or -1. */
+int stub_parse_ulong(const char *s, unsigned long min, unsigned long max,
+		     unsigned long *out);
 const char *stub_type_name(__u32 type, char *buf, size_t len);
 
 /* state.c: the state file */
