@@ -178,6 +178,46 @@ mem_total_kb() {
 	assert_output --partial 'guest replied -2 (No such file or directory) to ADD_PCI'
 }
 
+@test "guest: vcpuctl and memctl resize the real guest, which answers their queries" {
+	local inv=$BATS_TEST_TMPDIR/vms.yaml before
+	cat >"$inv" <<-EOF
+	vms:
+	  g:
+	    target: $GSOCK
+	    boot_vcpu_count: 1
+	    max_vcpu_count: 4
+	    memory:
+	      block_size: 128M
+	      regions:
+	        - {base: 0x20000000, size: 512M}
+	EOF
+	chmod 600 "$inv"
+	vm() { timeout --kill-after=5 60 "$B/$1" --config "$inv" --vm g --timeout 30 "${@:2}"; }
+
+	run vm vcpuctl set-count 3
+	assert_success
+	assert_output "added 2 vCPUs (APIC IDs 1, 2)"
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0-2'
+	run vm vcpuctl get
+	assert_output "g: 3 vCPUs online (APIC IDs 0, 1, 2), max 4; as the guest reports"
+	run vm vcpuctl set-count 1
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+
+	before=$(mem_total_kb)
+	run vm memctl add 128M
+	assert_success
+	assert_output "added 128MiB of memory at 0x20000000-0x27ffffff"
+	[ $(($(mem_total_kb) - before)) -eq 131072 ] || fail "MemTotal did not grow by 128 MiB"
+	run vm memctl list
+	assert_line "g: 1 hot-added range, 128MiB in all; as the guest reports"
+	run vm memctl del 128M --base 0x20000000
+	assert_success
+	[ "$(mem_total_kb)" -eq "$before" ] || fail "MemTotal did not come back"
+}
+
 @test "guest: the service byte is awaited 10 s; an unknown one closes at once" {
 	run graw service 0x78
 	assert_success
