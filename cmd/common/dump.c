@@ -12,6 +12,14 @@ static uint32_t le32_at(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 static void hex_words(FILE *out, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -35,17 +43,23 @@ void dump_frame(FILE *out, bool tx, const uint8_t *f, size_t len)
 	fputc('\n', out);
 
 	/*
-	 * The rest in whole 4-byte words, 16 bytes a line: up to the last
-	 * non-zero byte, and in replies at least ret and the msg_size payload.
+	 * The rest in whole 4-byte words, 16 bytes a line, up to the last
+	 * non-zero byte; runs of zero lines are counted, not printed.
 	 */
 	while (end > 16 && f[end - 1] == 0)
 		end--;
 	end = (end + 3) & ~(size_t)3;
-	if (!tx && type != UPCALL_MSG_CONNECT && size <= len - 20 && 20 + size > end)
-		end = 20 + size;
 	for (size_t off = 16; off < end; off += 16) {
-		size_t n = end - off < 16 ? end - off : 16;
+		size_t n = end - off < 16 ? end - off : 16, zeros = 0;
 
+		while (off + zeros + 16 <= end && is_zero(f + off + zeros, 16))
+			zeros += 16;
+		if (zeros > 16) {
+			fprintf(out, "%s (%zu zero bytes)%*s | +%zu\n", dir, zeros,
+				(int)(35 - 12 - snprintf(NULL, 0, "%zu", zeros)), "", off);
+			off += zeros - 16;
+			continue;
+		}
 		fprintf(out, "%s ", dir);
 		hex_words(out, f + off, n);
 		fprintf(out, "%*s | +%zu\n", (int)(35 - (2 * n + (n - 1) / 4)), "", off);
