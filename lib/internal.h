@@ -34,6 +34,7 @@ struct upcall_session {
 	int timeout_ms;
 	int wait_ms;
 	int fd;
+	int watch_fd, watch_wd;	/* inotify for a missing socket; -1: none */
 	bool retryable;		/* the last failure may pass: guest not up yet */
 	upcall_frame_fn hook;
 	void *hook_data;
@@ -58,8 +59,12 @@ enum upcall_status upcall_send_all(struct upcall_session *s, const void *buf,
 enum upcall_status upcall_recv_all(struct upcall_session *s, void *buf,
 				   size_t len, size_t *got, uint64_t deadline_ns,
 				   const char *what);
-/* Sleep until @path may have appeared or @max_ms passed (inotify). */
-void upcall_wait_for_path(const char *path, int max_ms);
+/*
+ * Sleep until the session's socket path may have appeared or @max_ms passed
+ * (inotify); upcall_unwatch_path() ends the watch when the wait is over.
+ */
+void upcall_wait_for_path(struct upcall_session *s, int max_ms);
+void upcall_unwatch_path(struct upcall_session *s);
 /* True when the idle connection has been closed or has unexpected bytes. */
 bool upcall_transport_stale(const struct upcall_session *s);
 

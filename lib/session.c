@@ -45,6 +45,7 @@ struct upcall_session *upcall_session_new(const struct upcall_target *t)
 	s->arch = upcall_host_arch();
 	s->timeout_ms = DEFAULT_TIMEOUT_MS;
 	s->fd = -1;
+	s->watch_fd = s->watch_wd = -1;
 	return s;
 }
 
@@ -54,6 +55,8 @@ void upcall_session_free(struct upcall_session *s)
 	if (!s)
 		return;
 	upcall_disconnect(s);
+	if (s->watch_fd >= 0)
+		close(s->watch_fd);
 	free(s);
 }
 
@@ -194,23 +197,28 @@ static enum upcall_status connect_waiting(struct upcall_session *s)
 	uint64_t until = upcall_now_ns() + (uint64_t)s->wait_ms * 1000000u;
 	struct timespec pause = { 0, 100000 };
 	enum upcall_status st;
+	bool gave_up = false;
 	size_t len;
 
 	for (;;) {
 		st = connect_once(s);
 		if (st != UPCALL_ERR_UNREACHABLE || !s->retryable)
-			return st;
-		if (upcall_now_ns() >= until || (s->interrupt && *s->interrupt))
+			break;
+		gave_up = upcall_now_ns() >= until || (s->interrupt && *s->interrupt);
+		if (gave_up)
 			break;
 		if (s->target.transport == UPCALL_TRANSPORT_UNIX &&
 		    access(s->target.path, F_OK) != 0) {
-			upcall_wait_for_path(s->target.path, 50);
+			upcall_wait_for_path(s, 50);
 			continue;
 		}
 		nanosleep(&pause, NULL);
 		if (pause.tv_nsec < 1000000)
 			pause.tv_nsec *= 2;
 	}
+	upcall_unwatch_path(s);
+	if (!gave_up)
+		return st;
 	len = strlen(s->errmsg);
 	snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
 		 " (still, after waiting %gs)", s->wait_ms / 1000.0);

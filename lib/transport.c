@@ -297,21 +297,51 @@ enum upcall_status upcall_transport_open(struct upcall_session *s,
 	return hybrid_handshake(s, deadline_ns);
 }
 
-void upcall_wait_for_path(const char *path, int max_ms)
+/*
+ * Closing an inotify descriptor that still holds a watch waits for an SRCU
+ * grace period in the kernel (8-20 ms measured on a 6.x kernel), which
+ * would delay the first request after a wait; a removed watch is reaped in
+ * the background.  So a session keeps one descriptor for all its waits,
+ * removes the watch as soon as a wait ends and closes the descriptor with
+ * the session.
+ */
+void upcall_wait_for_path(struct upcall_session *s, int max_ms)
 {
 	char dir[UPCALL_PATH_MAX];
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd = { .events = POLLIN };
+	ssize_t n;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	pfd.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (pfd.fd < 0 ||
-	    inotify_add_watch(pfd.fd, dirname(dir), IN_CREATE | IN_MOVED_TO) < 0) {
-		poll(NULL, 0, max_ms);	/* no inotify here, or no directory yet */
-	} else if (access(path, F_OK) != 0) {
-		poll(&pfd, 1, max_ms);	/* created between our connect and the watch? */
+	if (s->watch_fd < 0)
+		s->watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (s->watch_fd >= 0 && s->watch_wd < 0) {
+		snprintf(dir, sizeof(dir), "%s", s->target.path);
+		s->watch_wd = inotify_add_watch(s->watch_fd, dirname(dir),
+						IN_CREATE | IN_MOVED_TO);
 	}
-	if (pfd.fd >= 0)
-		close(pfd.fd);
+	if (s->watch_wd < 0) {
+		poll(NULL, 0, max_ms);	/* no inotify here, or no directory yet */
+		return;
+	}
+	/* Drop events seen already (other names); a removed directory ends the watch. */
+	while ((n = read(s->watch_fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if ((ev->mask & IN_IGNORED) && ev->wd == s->watch_wd)
+				s->watch_wd = -1;
+			p += sizeof(*ev) + ev->len;
+		}
+	pfd.fd = s->watch_fd;
+	if (s->watch_wd >= 0 && access(s->target.path, F_OK) != 0)
+		poll(&pfd, 1, max_ms);	/* created between our connect and the watch? */
+}
+
+void upcall_unwatch_path(struct upcall_session *s)
+{
+	if (s->watch_wd >= 0)
+		inotify_rm_watch(s->watch_fd, s->watch_wd);
+	s->watch_wd = -1;
 }
 
 bool upcall_transport_stale(const struct upcall_session *s)
