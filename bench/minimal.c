@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The baseline of a one-shot "upcallctl cpu add 1": a static program that
- * sends the same bytes (hybrid vsock CONNECT, service byte, QUERY_CPUS,
- * then ADD_CPU or DEL_CPU of APIC ID 1) and nothing else.
+ * sends the same bytes (hybrid vsock CONNECT, service byte, then ADD_CPU or
+ * DEL_CPU of APIC ID 1) and nothing else.  Like upcallctl with a state
+ * record, it does not query the guest's CPUs first.
  * Usage: minimal SOCK add|del; exit 0 when the guest said 0.
  */
 #include <stdint.h>
@@ -58,8 +59,7 @@ int main(int argc, char **argv)
 		return 69;
 	while (n < sizeof(line) && read(fd, line + n, 1) == 1 && line[n++] != '\n')
 		;
-	if (io(fd, &d, 1, 1) || io(fd, frame, sizeof(frame), 0) ||
-	    request(fd, UPCALL_MSG_QUERY_CPUS, 0, 0) != 0)
+	if (io(fd, &d, 1, 1) || io(fd, frame, sizeof(frame), 0))
 		return 76;
 	return request(fd, strcmp(argv[2], "add") ? UPCALL_MSG_DEL_CPU : UPCALL_MSG_ADD_CPU,
 		       2 + UPCALL_MAX_APIC_IDS, 1) ? 1 : 0;
