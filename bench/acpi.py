@@ -7,9 +7,10 @@ Each round hot-adds the next unplugged vCPU QEMU offers.  Before the
 request, a command already runs in the guest (through tests/guest's bridge)
 waiting for the CPU's sysfs directory (every 1-1.5 ms) and writing 1 to its
 "online" file, then saying "online"; the time is from just before QMP
-device_add is sent until that word arrives on the host.  The guest's
+device_add is sent until that word arrives on the host; the time until
+the guest has seen the CPU's directory is reported too.  The guest's
 waiting loop starts 0.3 s before the request, untimed.  Prints the median
-and the worst, in nanoseconds.  After each round the CPU is taken offline
+and the worst, and the median until seen, in nanoseconds.  After each round the CPU is taken offline
 again, untimed (it stays present), so every round starts from one online
 CPU, as each upcall round does.
 """
@@ -47,28 +48,32 @@ def guest_start(exec_sock, command):
     return s
 
 
-def wait_word(s, word):
-    """Read the exec channel's data frames until @word arrives."""
-    buf, out = bytearray(), b""
-    while word not in out:
-        data = s.recv(65536)
-        if not data:
-            sys.exit("acpi.py: the guest command ended without %r: %r" % (word, out))
-        buf += data
-        while buf[:1] == b"D" and len(buf) >= 5:
-            n = struct.unpack_from("<I", buf, 1)[0]
-            if len(buf) < 5 + n:
-                break
-            out += bytes(buf[5:5 + n])
-            del buf[:5 + n]
-        if buf[:1] == b"X" and len(buf) >= 5 and word not in out:
-            sys.exit("acpi.py: the guest command exited without %r: %r" % (word, out))
+class Output:
+    """The data frames of an exec channel, as they arrive."""
+
+    def __init__(self, sock):
+        self.s, self.buf, self.out = sock, bytearray(), b""
+
+    def wait(self, word):
+        while word not in self.out:
+            data = self.s.recv(65536)
+            if not data:
+                sys.exit("acpi.py: the guest command ended without %r: %r" % (word, self.out))
+            self.buf += data
+            while self.buf[:1] == b"D" and len(self.buf) >= 5:
+                n = struct.unpack_from("<I", self.buf, 1)[0]
+                if len(self.buf) < 5 + n:
+                    break
+                self.out += bytes(self.buf[5:5 + n])
+                del self.buf[:5 + n]
+            if self.buf[:1] == b"X" and len(self.buf) >= 5 and word not in self.out:
+                sys.exit("acpi.py: the guest command exited without %r: %r" % (word, self.out))
 
 
 def main():
     qmp_sock, exec_sock, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     qmp = Qmp(qmp_sock)
-    times = []
+    times, seen = [], []
     for i in range(rounds):
         free = [c for c in qmp.cmd("query-hotpluggable-cpus") if "qom-path" not in c]
         if not free:
@@ -81,18 +86,22 @@ def main():
         # read -t on a FIFO sleeps without a fork (a fork costs ms in TCG
         # and a polling fork loop starves the guest's ACPI work).
         s = guest_start(exec_sock, "[ -p /tmp/w ] || mkfifo /tmp/w; exec 3<>/tmp/w; "
-                        "while [ ! -e %s ]; do read -t 0.001 -u 3 x; done; "
+                        "while [ ! -e %s ]; do read -t 0.001 -u 3 x; done; echo seen; "
                         "echo 1 > %s && echo online" % (path, path))
+        out = Output(s)
         time.sleep(0.3)
         t0 = time.monotonic_ns()
         qmp.cmd("device_add", driver=cpu["type"], id="acpi%d" % i, **cpu["props"])
-        wait_word(s, b"online")
+        out.wait(b"seen")
+        seen.append(time.monotonic_ns() - t0)
+        out.wait(b"online")
         times.append(time.monotonic_ns() - t0)
         s.close()
         # Untimed: back to one online CPU, as each upcall round starts.
-        wait_word(guest_start(exec_sock, "echo 0 > %s && echo offline" % path), b"offline")
+        Output(guest_start(exec_sock, "echo 0 > %s && echo offline" % path)).wait(b"offline")
     times.sort()
-    print(times[len(times) // 2], times[-1])
+    seen.sort()
+    print(times[len(times) // 2], times[-1], seen[len(seen) // 2])
 
 
 if __name__ == "__main__":
