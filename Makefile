@@ -37,9 +37,9 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_PIC := $(LIB_SRC:%.c=$(B)/%.pic.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/common/*.c))
-# Every cmd/<tool>/ but common/ and upcall-stub/ is a tool built from its
+# Every cmd/<tool>/ but common/, static/ and upcall-stub/ is a tool built from its
 # own sources plus cmd/common/.
-TOOLS := $(filter-out common upcall-stub,$(notdir $(wildcard cmd/*)))
+TOOLS := $(filter-out common static upcall-stub,$(notdir $(wildcard cmd/*)))
 STUB_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/upcall-stub/*.c))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -47,14 +47,18 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SONAME := libupcall.so.$(SOVERSION)
 SHLIB := $(B)/libupcall.so.$(VERSION)
 STLIB := $(B)/libupcall.a
-# jansson, libyaml and readline (with its tinfo) are linked statically, glibc
-# dynamically: loading and relocating four more shared libraries was a third
-# of a one-shot command's CPU time.  STATIC_DEPS=0 links them dynamically.
-STATIC_DEPS ?= 1
-ifeq ($(STATIC_DEPS),1)
-TOOL_LIBS := -Wl,-Bstatic -ljansson -lyaml -lreadline -ltinfo -Wl,-Bdynamic
-else
-TOOL_LIBS := -ljansson -lyaml -lreadline
+# The tools are linked statically (STATIC=1): one file to copy into a VM
+# host image, and a one-shot command does not pay for the dynamic loader,
+# which was about a third of its time (bench/README.md).  STATIC=0 links
+# glibc, jansson, libyaml and readline shared, as distributions do; so do
+# sanitizer builds, which cannot be static.
+STATIC ?= $(if $(filter 1,$(SAN)),0,1)
+DEP_LIBS := -ljansson -lyaml -lreadline
+TOOL_LIBS := $(DEP_LIBS)
+ifeq ($(STATIC),1)
+TOOL_LDFLAGS := -static
+TOOL_LIBS += -ltinfo
+STATIC_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/static/*.c))
 endif
 PROGS := $(TOOLS:%=$(B)/%) $(B)/upcall-stub
 
@@ -88,8 +92,8 @@ $(B)/libupcall.pc: lib/libupcall.pc.in Makefile
 
 # The tools link libupcall statically: one file to copy into a VM host image.
 define tool_rule
-$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STLIB)
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS)
+$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STATIC_OBJ) $(STLIB)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$(TOOL_LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 

@@ -9,6 +9,18 @@ $(HAMMER): tests/tools/hammer.c $(STLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(STLIB) $(LDFLAGS)
 
+# ---- memcheck replaces malloc only in a dynamic binary: with STATIC=1 the
+# valgrind suite runs these, the same objects linked shared.
+ifeq ($(STATIC),1)
+all: $(TOOLS:%=$(B)/tests/dynamic/%)
+define dynamic_rule
+$(B)/tests/dynamic/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STLIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(DEP_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call dynamic_rule,$(t))))
+endif
+
 # ---- fuzz harnesses: what each links besides libupcall
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/fuzz-*.c)))
 COMMON_SRC := $(wildcard cmd/common/*.c)

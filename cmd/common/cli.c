@@ -511,13 +511,25 @@ static void print_json(struct cli *cli, int code, const char *error)
 	cli->result = NULL;
 }
 
-/* A diagnosis stays on one line whatever input it quotes. */
+/*
+ * A diagnosis stays on one line whatever input it quotes, and goes out in
+ * one write: stderr is unbuffered, and lines from parallel runs sharing it
+ * must not interleave.
+ */
 static void print_one_line(FILE *f, const char *prog, const char *msg)
 {
-	fprintf(f, "%s: ", prog);
-	for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
-		fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, f);
-	fputc('\n', f);
+	char line[700];
+	int n = snprintf(line, sizeof(line) - 1, "%s: %s", prog, msg);
+
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	line[n++] = '\n';
+	fwrite(line, 1, (size_t)n, f);
 }
 
 static int finish(struct cli *cli, int code, const char *error)

@@ -7,6 +7,17 @@ B=${UPCALL_BUILD:-$BATS_TEST_DIRNAME/../../build}
 UPCALLCTL=$B/upcallctl
 STUB=$B/upcall-stub
 
+# memcheck_tool NAME: the tool for valgrind.  memcheck sees the heap only
+# where it can replace malloc, in a dynamic binary; a static build
+# (STATIC=1) builds shared twins of the tools for it.
+memcheck_tool() {
+	if [ -x "$B/tests/dynamic/$1" ]; then
+		echo "$B/tests/dynamic/$1"
+	else
+		echo "$B/$1"
+	fi
+}
+
 # start_stub [STUB OPTIONS...]: stub on $SOCK, state in $STATE.
 start_stub() {
 	SOCK=$BATS_TEST_TMPDIR/vm.sock

@@ -114,6 +114,21 @@ last_line() {
 	wait_screen "upcall alpha [connected]>"
 }
 
+@test "shell tty: file names complete; ~user expands from the password database" {
+	local user home
+	user=$(id -un)
+	home=$(getent passwd "$user" | cut -d: -f6)
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$HOME/inventories"
+	start_shell
+	keys "ping --config $HOME/inv" Tab
+	wait_screen "> ping --config $HOME/inventories/"
+	# Meta-~ is readline's tilde-expand: getpwnam() of the user
+	keys C-u "ping --config ~$user" M-~
+	wait_screen "> ping --config $home"
+	keys C-u
+}
+
 @test "shell tty: history is recalled with Up after a restart" {
 	start_stub --boot-vcpus 1 --max-vcpus 8
 	start_shell

@@ -169,7 +169,7 @@ read_until() {
 		'cpu add 0' "cpu add '1" 'disconnect' 'status'
 	run_bounded 60 valgrind -q --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect,possible \
-		"$UPCALLCTL" shell -k --vm "$SOCK" < "$SCRIPT"
+		"$(memcheck_tool upcallctl)" shell -k --vm "$SOCK" < "$SCRIPT"
 	assert_failure 1
 	refute_output --partial "=="
 }

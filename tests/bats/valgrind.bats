@@ -7,6 +7,9 @@ setup() {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	# valgrind and AddressSanitizer cannot share a process
 	! grep -qa __asan_init "$UPCALLCTL" || skip "built with AddressSanitizer"
+	UPCALLCTL=$(memcheck_tool upcallctl)
+	VCPUCTL=$(memcheck_tool vcpuctl)
+	MEMCTL=$(memcheck_tool memctl)
 }
 
 teardown() {
@@ -18,6 +21,14 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full
 
 vg() {
 	run "${VG[@]}" "$UPCALLCTL" "$@"
+}
+
+@test "valgrind: the tools it runs are dynamic, so it sees every malloc" {
+	local t
+	for t in "$UPCALLCTL" "$VCPUCTL" "$MEMCTL"; do
+		run readelf -d "$t"
+		assert_output --partial "Shared library: [libc.so"
+	done
 }
 
 @test "valgrind: cpu add and del, text and JSON" {
