@@ -58,6 +58,15 @@ vg() {
 	assert_failure 64
 }
 
+@test "valgrind: a fleet run over live and dead VMs, text and JSON" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	vg -j 2 --vm "$SOCK" --vm "$BATS_TEST_TMPDIR/gone.sock" cpu add 1
+	assert_failure 3
+	vg -j 2 -o json --vm "$SOCK" --vm "$BATS_TEST_TMPDIR/gone.sock" cpu del 1
+	assert_failure 3
+	assert_equal "$(stub_state cpus)" "0"
+}
+
 @test "valgrind: vcpuctl and memctl through the inventory and the state record" {
 	inv_setup
 	write_inventory "max_vcpu_count: 8" "memory: {block_size: 128M, regions: [{base: 0x100000000, size: 1G}]}"
