@@ -3,7 +3,7 @@
 
   acpi.py QMP_SOCK EXEC_SOCK ROUNDS
 
-Each round hot-adds the next unplugged vCPU QEMU offers.  Before the
+Each round hot-adds the unplugged vCPU with the lowest APIC ID.  Before the
 request, a command already runs in the guest (through tests/guest's bridge)
 waiting for the CPU's sysfs directory (every 1-1.5 ms) and writing 1 to its
 "online" file, then saying "online"; the time is from just before QMP
@@ -78,7 +78,16 @@ def main():
         free = [c for c in qmp.cmd("query-hotpluggable-cpus") if "qom-path" not in c]
         if not free:
             sys.exit("acpi.py: no vCPU left to hot-add (raise maxcpus)")
-        cpu = min(free, key=lambda c: c["props"].get("socket-id", 0))
+        # The lowest free slot, as an operator adds CPUs: QEMU lists the
+        # free ones highest first, and its userspace APIC (TCG) delivers a
+        # logical-destination IPI only to APICs below the first unused APIC
+        # ID.  Linux sends IPIs in logical mode when it has at most 8
+        # possible CPUs (flat APIC routing), so a CPU added above a gap
+        # gets none: each synchronous IPI of the online (three for the
+        # text patching of a static key) waits until the new CPU leaves
+        # idle on its own, for its 4 s watchdog timer: about 12 s.
+        cpu = min(free, key=lambda c: [c["props"].get(k, 0) for k in
+                                       ("socket-id", "die-id", "core-id", "thread-id")])
         # Linux numbers a hot-added CPU with the lowest free number.
         online = qmp.cmd("query-cpus-fast")
         n = len(online)
