@@ -10,9 +10,9 @@ waiting for the CPU's sysfs directory (every 1-1.5 ms) and writing 1 to its
 device_add is sent until that word arrives on the host; the time until
 the guest has seen the CPU's directory is reported too.  The guest's
 waiting loop starts 0.3 s before the request, untimed.  Prints the median
-and the worst, and the median until seen, in nanoseconds.  After each round the CPU is taken offline
-again, untimed (it stays present), so every round starts from one online
-CPU, as each upcall round does.
+and the worst, and the median until seen, in nanoseconds.  After each
+round the CPU is taken offline again, untimed (it stays present), so every
+round starts from one online CPU, as each upcall round does.
 """
 import json
 import socket
