@@ -71,10 +71,12 @@ fuzz: fuzz-build
 	@FZ=$(FZ) FUZZ_TIME=$(FUZZ_TIME) fuzz/run $(FUZZ_NAMES)
 
 # ---- the whole suite under ASan + UBSan, but for the QEMU guest tier
-# (it tests the kernel module) and the packaging suites (they build and
-# link their own programs, which cannot load an ASan library)
+# (it tests the kernel module), the packaging suites (they build and link
+# their own programs, which cannot load an ASan library) and valgrind
+# (it cannot share a process with ASan; make test runs it)
 SAN_LOGS := $(CURDIR)/build-san/san-logs
-SAN_SKIP_BATS := tests/bats/guest% tests/bats/debian.bats tests/bats/install.bats
+SAN_SKIP_BATS := tests/bats/guest% tests/bats/debian.bats tests/bats/install.bats \
+	tests/bats/valgrind.bats
 check-san: deps-test
 	@$(MAKE) --no-print-directory SAN=1 all
 	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
