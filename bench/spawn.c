@@ -3,7 +3,8 @@
  * Exec-to-exit time of a command, N times, with an untimed reset command
  * run after each (or "-" for none).  Prints the median and 90th percentile
  * in nanoseconds and the largest peak RSS in KiB (wait4's ru_maxrss).
- * Usage: spawn N RESET CMD [ARGS...]; RESET is split on spaces.
+ * Usage: spawn N RESET CMD [ARGS...]; RESET is split on spaces.  A word of
+ * CMD or RESET that is "{}" becomes the round's number, from 1.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -36,16 +37,30 @@ static int run(char **argv, long *rss_kb)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+static char round_no[24];
+
+/* @argv (NULL-terminated) into @out, each "{}" as the round's number. */
+static char **with_round(char **argv, char **out)
+{
+	int n = 0;
+
+	for (; argv[n]; n++)
+		out[n] = strcmp(argv[n], "{}") ? argv[n] : round_no;
+	out[n] = NULL;
+	return out;
+}
+
 static void reset(char *cmd)
 {
-	char *argv[16], *save = NULL;
+	char *argv[16], *save = NULL, *out[16];
 	int n = 0;
 	long rss;
 
 	for (char *w = strtok_r(cmd, " ", &save); w && n < 15; w = strtok_r(NULL, " ", &save))
 		argv[n++] = w;
 	argv[n] = NULL;
-	if (run(argv, &rss) != 0)
+	with_round(argv, out);
+	if (run(out, &rss) != 0)
 		fprintf(stderr, "spawn: reset command failed\n");
 }
 
@@ -53,16 +68,21 @@ int main(int argc, char **argv)
 {
 	size_t n = argc > 3 ? strtoul(argv[1], NULL, 10) : 0;
 	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
+	char **cmd = calloc((size_t)argc, sizeof(*cmd));
 	long rss, max_rss = 0;
 
-	if (!n || !t) {
+	if (!n || !t || !cmd) {
 		fprintf(stderr, "usage: spawn N RESET|- CMD [ARGS...]\n");
 		return 64;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
-		int rc = run(argv + 3, &rss);
+		uint64_t t0;
+		int rc;
 
+		snprintf(round_no, sizeof(round_no), "%zu", i + 1);
+		with_round(argv + 3, cmd);
+		t0 = now_ns();
+		rc = run(cmd, &rss);
 		t[i] = now_ns() - t0;
 		if (rc != 0) {
 			fprintf(stderr, "spawn: %s exited with %d\n", argv[3], rc);
@@ -70,14 +90,15 @@ int main(int argc, char **argv)
 		}
 		max_rss = rss > max_rss ? rss : max_rss;
 		if (strcmp(argv[2], "-")) {
-			char cmd[4096];
+			char line[4096];
 
-			snprintf(cmd, sizeof(cmd), "%s", argv[2]);
-			reset(cmd);
+			snprintf(line, sizeof(line), "%s", argv[2]);
+			reset(line);
 		}
 	}
 	printf("%llu %llu %ld\n", (unsigned long long)quantile(t, n, 0.5),
 	       (unsigned long long)quantile(t, n, 0.9), max_rss);
+	free(cmd);
 	free(t);
 	return 0;
 }
