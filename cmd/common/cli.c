@@ -259,80 +259,129 @@ static char *commands_doc(const char *prog,
 	return buf;
 }
 
-/* Top level: no command found; handles --help, --version, usage errors. */
-static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
-		      const char *doc, int argc, char **argv,
-		      unsigned int flags, const char *unknown)
-{
-	char *full_doc = commands_doc(cli->prog, tables, doc);
-	struct argp argp = {
-		.options = global_options,
-		.parser = global_parse,
-		.args_doc = "COMMAND [ARGS...]",
-		.doc = full_doc,
-	};
-	int rc;
-
-	if (unknown) {
-		free(full_doc);
-		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s\" (see '%s --help')",
-				unknown, cli->prog);
-	}
-	rc = argp_parse(&argp, argc, argv, flags | ARGP_NO_ARGS, NULL, cli);
-	free(full_doc);
-	if (rc)
-		return EXIT_USAGE;
-	return cli_fail(cli, EXIT_USAGE, "no command given (see '%s --help')", cli->prog);
-}
-
 /* Hands the global options their input, then defers to the command. */
 static error_t dispatch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli_parse *p = state->input;
 
-	if (key == ARGP_KEY_INIT && p->out) {
-		state->out_stream = p->out;
-		state->err_stream = p->err;
-	}
 	if (key == ARGP_KEY_INIT)
 		state->child_inputs[0] = p->cli;
 	return p->cmd->parser ? p->cmd->parser(key, arg, state) : ARGP_ERR_UNKNOWN;
 }
 
 /*
- * Without ARGP_NO_EXIT argp exits after --help or an error.  With it (the
- * shell) argp would print and go on parsing, so its output is captured: a
- * line that printed help (0) or an error (64) does not run.
+ * A diagnosis stays on one line whatever input it quotes, and goes out in
+ * one write: stderr is unbuffered, and lines from parallel runs sharing it
+ * must not interleave.
  */
-static int parse_command(const struct argp *argp, int argc, char **argv,
-			 unsigned int flags, struct cli_parse *in, bool *run)
+static void print_one_line(FILE *f, const char *prog, const char *msg)
 {
+	char line[700];
+	int n = snprintf(line, sizeof(line) - 1, "%s: %s", prog, msg);
+
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	line[n++] = '\n';
+	fwrite(line, 1, (size_t)n, f);
+}
+
+/*
+ * A usage error in one line: "NAME: what (see 'NAME --help')".  argp
+ * follows its message with "Try `NAME --help' or `NAME --usage' for more
+ * information." wrapped over two lines; that is cut off (or, translated,
+ * everything after the first line).
+ */
+static void usage_error(struct cli *cli, const char *name, char *err)
+{
+	char *end = strstr(err, "\nTry `"), msg[700];
+	size_t len = strlen(name);
+
+	if (!end)
+		end = strchr(err, '\n');
+	if (end)
+		*end = '\0';
+	if (strncmp(err, name, len) == 0 && strncmp(err + len, ": ", 2) == 0)
+		err += len + 2;
+	snprintf(msg, sizeof(msg), "%s", err);
+	if (!strstr(msg, "(see '"))
+		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
+	print_one_line(cli->err, name, msg);
+}
+
+/*
+ * argp runs with ARGP_NO_EXIT and its output captured (stdout and stderr
+ * are variables in glibc; getopt writes to stderr itself), so that help
+ * and --version go out whole and a usage error goes out in one line.  As
+ * argp then goes on after --help, a line that printed help (0) or an
+ * error (64) does not run.
+ */
+static int parse_args(struct cli *cli, const struct argp *argp, int argc, char **argv,
+		      unsigned int flags, void *input, bool *run)
+{
+	FILE *real_out = stdout, *real_err = stderr;
 	char *out = NULL, *err = NULL;
 	size_t outlen = 0, errlen = 0;
-	int rc;
+	int rc = ENOMEM;
 
-	if (!(flags & ARGP_NO_EXIT)) {
-		rc = argp_parse(argp, argc, argv, flags, NULL, in);
-		*run = rc == 0;
-		return rc ? EXIT_USAGE : EXIT_DONE;
-	}
-	in->out = open_memstream(&out, &outlen);
-	in->err = open_memstream(&err, &errlen);
-	rc = in->out && in->err ? argp_parse(argp, argc, argv, flags, NULL, in) : ENOMEM;
-	if (in->out)
-		fclose(in->out);
-	if (in->err)
-		fclose(in->err);
-	/* After --help, argp goes on and may complain of missing arguments. */
-	fputs(outlen ? out : "", stdout);
 	fflush(stdout);
-	fputs(outlen || !err ? "" : err, stderr);
+	fflush(stderr);
+	stdout = open_memstream(&out, &outlen);
+	stderr = open_memstream(&err, &errlen);
+	if (stdout && stderr)
+		rc = argp_parse(argp, argc, argv, flags | ARGP_NO_EXIT, NULL, input);
+	if (stdout)
+		fclose(stdout);
+	if (stderr)
+		fclose(stderr);
+	stdout = real_out;
+	stderr = real_err;
+	*run = rc == 0 && outlen == 0 && errlen == 0;
+	if (outlen) {
+		fputs(out, stdout);
+		fflush(stdout);
+		rc = EXIT_DONE;
+	} else if (errlen) {
+		usage_error(cli, argv[0], err);
+		rc = EXIT_USAGE;
+	} else if (rc) {
+		fprintf(cli->err, "%s: %s\n", argv[0], strerror(rc));
+		rc = rc == ENOMEM ? EXIT_OSERR : EXIT_USAGE;
+	}
 	free(out);
 	free(err);
-	*run = rc == 0 && outlen == 0 && errlen == 0;
-	if (rc == ENOMEM)
-		return EXIT_OSERR;
-	return outlen ? EXIT_DONE : (rc || errlen) ? EXIT_USAGE : EXIT_DONE;
+	return rc;
+}
+
+/* Top level: no command found; handles --help, --version, usage errors. */
+static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
+		      const char *doc, int argc, char **argv, const char *unknown)
+{
+	char *full_doc, *argv0 = argv[0];
+	struct argp argp = {
+		.options = global_options,
+		.parser = global_parse,
+		.args_doc = "COMMAND [ARGS...]",
+	};
+	bool run;
+	int rc;
+
+	if (unknown)
+		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s\" (see '%s --help')",
+				unknown, cli->prog);
+	full_doc = commands_doc(cli->prog, tables, doc);
+	argp.doc = full_doc;
+	argv[0] = (char *)cli->prog;	/* not the path it was run by */
+	rc = parse_args(cli, &argp, argc, argv, ARGP_NO_ARGS, cli, &run);
+	argv[0] = argv0;
+	free(full_doc);
+	if (!run)
+		return rc;
+	return cli_fail(cli, EXIT_USAGE, "no command given (see '%s --help')", cli->prog);
 }
 
 bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
@@ -344,7 +393,7 @@ bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
 }
 
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
-	     const char *doc, int argc, char **argv, unsigned int flags)
+	     const char *doc, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = NULL;
 	bool two_words = false, run;
@@ -361,8 +410,7 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		if (w1 >= 0)
 			snprintf(word, sizeof(word), "%s%s%s", argv[w1],
 				 w2 >= 0 ? " " : "", w2 >= 0 ? argv[w2] : "");
-		return no_command(cli, tables, doc, argc, argv, flags,
-				  w1 >= 0 ? word : NULL);
+		return no_command(cli, tables, doc, argc, argv, w1 >= 0 ? word : NULL);
 	}
 
 	snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
@@ -402,7 +450,7 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		};
 
 		cli->nvms = 0;
-		rc = parse_command(&argp, nargc, nargv, flags, &input, &run);
+		rc = parse_args(cli, &argp, nargc, nargv, 0, &input, &run);
 	}
 	if (!run)
 		goto out;
@@ -509,27 +557,6 @@ static void print_json(struct cli *cli, int code, const char *error)
 	fflush(cli->out);
 	json_decref(cli->result);
 	cli->result = NULL;
-}
-
-/*
- * A diagnosis stays on one line whatever input it quotes, and goes out in
- * one write: stderr is unbuffered, and lines from parallel runs sharing it
- * must not interleave.
- */
-static void print_one_line(FILE *f, const char *prog, const char *msg)
-{
-	char line[700];
-	int n = snprintf(line, sizeof(line) - 1, "%s: %s", prog, msg);
-
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	for (int i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
-	line[n++] = '\n';
-	fwrite(line, 1, (size_t)n, f);
 }
 
 static int finish(struct cli *cli, int code, const char *error)

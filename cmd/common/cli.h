@@ -88,7 +88,6 @@ struct cli_parse {
 	struct cli *cli;
 	void *args;
 	const struct cli_cmd *cmd;
-	FILE *out, *err;	/* with ARGP_NO_EXIT: argp's output, captured */
 };
 
 extern const struct argp cli_global_argp;
@@ -98,11 +97,11 @@ void cli_free(struct cli *cli);
 
 /*
  * Find the command in argv (global options may come before or after it),
- * parse it with its own argp plus the global options, and run it.
- * @argp_flags: 0 for one-shot use; the shell passes ARGP_NO_EXIT.
+ * parse it with its own argp plus the global options, and run it.  A
+ * usage error is one line on cli->err and 64; help is 0, and runs nothing.
  */
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
-	     const char *doc, int argc, char **argv, unsigned int argp_flags);
+	     const char *doc, int argc, char **argv);
 /* Does argv name a command (known or not), or only options? */
 bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv);
 const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,

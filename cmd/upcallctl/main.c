@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	if (shell_by_default(argc, argv))
 		rc = shell_start(&cli, argc, argv);
 	else
-		rc = cli_main(&cli, upcallctl_tables, upcallctl_doc, argc, argv, 0);
+		rc = cli_main(&cli, upcallctl_tables, upcallctl_doc, argc, argv);
 	cli_free(&cli);
 	return rc;
 }

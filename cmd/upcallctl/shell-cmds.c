@@ -94,7 +94,7 @@ static int run_help(struct cli *cli, void *args)
 	for (int i = 0; i < a->n; i++)
 		argv[argc++] = a->w[i];
 	argv[argc++] = opt;
-	return cli_main(cli, tables, upcallctl_doc, argc, argv, ARGP_NO_EXIT);
+	return cli_main(cli, tables, upcallctl_doc, argc, argv);
 }
 
 static void say_target(struct cli *cli, const char *what, uint64_t ns)

@@ -206,7 +206,7 @@ static int run_line(struct cli *cli, const char *line)
 		shell_note_drop(cli);
 	interrupted = 0;
 	rc = cli_main(cli, (const struct cli_cmd *const *)shell.tables, upcallctl_doc,
-		      argc, argv, ARGP_NO_EXIT);
+		      argc, argv);
 	if (shell.timing)
 		print_timing(cli, start, requests);
 	restore_globals(cli);
@@ -439,7 +439,7 @@ int shell_start(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, EXIT_OSERR, "out of memory");
 	memcpy(nargv, argv, (size_t)argc * sizeof(*nargv));
 	nargv[argc] = word;
-	rc = cli_main(cli, upcallctl_tables, upcallctl_doc, argc + 1, nargv, 0);
+	rc = cli_main(cli, upcallctl_tables, upcallctl_doc, argc + 1, nargv);
 	free(nargv);
 	return rc;
 }

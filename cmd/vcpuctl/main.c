@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 
 	argp_err_exit_status = EXIT_USAGE;
 	cli_init(&cli, "vcpuctl");
-	rc = cli_main(&cli, tables, doc, argc, argv, 0);
+	rc = cli_main(&cli, tables, doc, argc, argv);
 	cli_free(&cli);
 	return rc;
 }

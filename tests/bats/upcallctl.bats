@@ -194,14 +194,33 @@ assert "Invalid argument" in o["error"], o
 		"pci del 00:20.0" "pci del 00:03.8" "pci del 100:00.0" "pci del 0001:00:03.0"
 		"pci del" "cpu frob 1" "frob" "--arch sparc cpu add 1" "--output xml ping"
 		"--timeout 0 ping" "--port 0 ping" "--port 1025 ping"
+		"--bogus ping" "cpu add 1 --bogus" "cpu add 1 2" "ping --timeout"
 	)
 	local args
 	for args in "${bad[@]}"; do
 		# shellcheck disable=SC2086
 		run "$UPCALLCTL" --vm "$SOCK" $args
 		[ "$status" -eq 64 ] || fail "'$args' exited $status: $output"
+		# one line, named by the program, not by the path it was run by
+		[ "${#lines[@]}" -eq 1 ] || fail "'$args' said more than one line: $output"
+		[[ $output == upcallctl[:\ ]* ]] || fail "'$args' said: $output"
 	done
 	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "a usage error says what and where to look, in one line" {
+	run "$UPCALLCTL" --vm "$SOCK" cpu add 1 --bogus
+	assert_failure 64
+	assert_output "upcallctl cpu add: unrecognized option '--bogus' (see 'upcallctl cpu add --help')"
+	run "$UPCALLCTL" --bogus
+	assert_failure 64
+	assert_output "upcallctl: unrecognized option '--bogus' (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" cpu add
+	assert_failure 64
+	assert_output "upcallctl cpu add: missing vCPU count N (see 'upcallctl cpu add --help')"
+	run "$UPCALLCTL" --vm "$SOCK" --wait=-1 cpu add 1
+	assert_failure 64
+	assert_output --regexp "^upcallctl cpu add: --wait \"-1\" must be .* \\(see 'upcallctl cpu add --help'\\)$"
 }
 
 @test "no target given is a usage error" {
