@@ -3,8 +3,11 @@
  * Exec-to-exit time of a command, N times, with an untimed reset command
  * run after each (or "-" for none).  Prints the median and 90th percentile
  * in nanoseconds and the largest peak RSS in KiB (wait4's ru_maxrss).
- * Usage: spawn N RESET CMD [ARGS...]; RESET is split on spaces.  A word of
- * CMD or RESET that is "{}" becomes the round's number, from 1.
+ *   spawn N RESET CMD [ARGS...] [--vs RESET2 CMD2 [ARGS...]]
+ * RESET is split on spaces.  A word of a command or reset that is "{}"
+ * becomes the round's number, from 1.  With --vs, the two commands take
+ * turns, round by round, so that a drift of the machine's speed during
+ * the run weighs on both alike; the second's three figures follow.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -13,6 +16,27 @@
 #include <unistd.h>
 
 #include "stats.h"
+
+struct job {
+	const char *reset;
+	char **argv;		/* NULL-terminated */
+	char **cmd;		/* argv with the round substituted */
+	uint64_t *t;
+	long max_rss;
+};
+
+static char round_no[24];
+
+/* @argv (NULL-terminated) into @out, each "{}" as the round's number. */
+static char **with_round(char **argv, char **out)
+{
+	int n = 0;
+
+	for (; argv[n]; n++)
+		out[n] = strcmp(argv[n], "{}") ? argv[n] : round_no;
+	out[n] = NULL;
+	return out;
+}
 
 /* Runs argv; returns its exit status, its peak RSS in @rss_kb. */
 static int run(char **argv, long *rss_kb)
@@ -37,68 +61,78 @@ static int run(char **argv, long *rss_kb)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static char round_no[24];
-
-/* @argv (NULL-terminated) into @out, each "{}" as the round's number. */
-static char **with_round(char **argv, char **out)
+static void reset(const char *line)
 {
-	int n = 0;
-
-	for (; argv[n]; n++)
-		out[n] = strcmp(argv[n], "{}") ? argv[n] : round_no;
-	out[n] = NULL;
-	return out;
-}
-
-static void reset(char *cmd)
-{
-	char *argv[16], *save = NULL, *out[16];
+	char cmd[4096], *argv[16], *save = NULL, *out[16];
 	int n = 0;
 	long rss;
 
+	if (!strcmp(line, "-"))
+		return;
+	snprintf(cmd, sizeof(cmd), "%s", line);
 	for (char *w = strtok_r(cmd, " ", &save); w && n < 15; w = strtok_r(NULL, " ", &save))
 		argv[n++] = w;
 	argv[n] = NULL;
-	with_round(argv, out);
-	if (run(out, &rss) != 0)
+	if (run(with_round(argv, out), &rss) != 0)
 		fprintf(stderr, "spawn: reset command failed\n");
+}
+
+/* Round @i of @j: timed, then its reset; exits if the command failed. */
+static void round_of(struct job *j, size_t i)
+{
+	uint64_t t0;
+	long rss;
+	int rc;
+
+	with_round(j->argv, j->cmd);
+	t0 = now_ns();
+	rc = run(j->cmd, &rss);
+	j->t[i] = now_ns() - t0;
+	if (rc != 0) {
+		fprintf(stderr, "spawn: %s exited with %d\n", j->argv[0], rc);
+		exit(1);
+	}
+	j->max_rss = rss > j->max_rss ? rss : j->max_rss;
+	reset(j->reset);
 }
 
 int main(int argc, char **argv)
 {
-	size_t n = argc > 3 ? strtoul(argv[1], NULL, 10) : 0;
-	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
-	char **cmd = calloc((size_t)argc, sizeof(*cmd));
-	long rss, max_rss = 0;
+	size_t n = argc > 3 ? strtoul(argv[1], NULL, 10) : 0, njobs = 1;
+	struct job jobs[2] = { { .reset = argc > 3 ? argv[2] : "-", .argv = argv + 3 } };
 
-	if (!n || !t || !cmd) {
-		fprintf(stderr, "usage: spawn N RESET|- CMD [ARGS...]\n");
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--vs"))
+			continue;
+		argv[i] = NULL;		/* ends the first command */
+		if (i == 3 || i + 2 >= argc)
+			n = 0;
+		jobs[1] = (struct job){ .reset = argv[i + 1], .argv = argv + i + 2 };
+		njobs = 2;
+		break;
+	}
+	for (size_t k = 0; k < njobs; k++) {
+		jobs[k].t = calloc(n ? n : 1, sizeof(uint64_t));
+		jobs[k].cmd = calloc((size_t)argc, sizeof(char *));
+		if (!jobs[k].t || !jobs[k].cmd)
+			die("calloc");
+	}
+	if (!n) {
+		fprintf(stderr, "usage: spawn N RESET|- CMD [ARGS...] [--vs RESET|- CMD [ARGS...]]\n");
 		return 64;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0;
-		int rc;
-
 		snprintf(round_no, sizeof(round_no), "%zu", i + 1);
-		with_round(argv + 3, cmd);
-		t0 = now_ns();
-		rc = run(cmd, &rss);
-		t[i] = now_ns() - t0;
-		if (rc != 0) {
-			fprintf(stderr, "spawn: %s exited with %d\n", argv[3], rc);
-			return 1;
-		}
-		max_rss = rss > max_rss ? rss : max_rss;
-		if (strcmp(argv[2], "-")) {
-			char line[4096];
-
-			snprintf(line, sizeof(line), "%s", argv[2]);
-			reset(line);
-		}
+		for (size_t k = 0; k < njobs; k++)
+			round_of(&jobs[k], i);
 	}
-	printf("%llu %llu %ld\n", (unsigned long long)quantile(t, n, 0.5),
-	       (unsigned long long)quantile(t, n, 0.9), max_rss);
-	free(cmd);
-	free(t);
+	for (size_t k = 0; k < njobs; k++) {
+		printf("%s%llu %llu %ld", k ? " " : "",
+		       (unsigned long long)quantile(jobs[k].t, n, 0.5),
+		       (unsigned long long)quantile(jobs[k].t, n, 0.9), jobs[k].max_rss);
+		free(jobs[k].t);
+		free(jobs[k].cmd);
+	}
+	printf("\n");
 	return 0;
 }
