@@ -307,8 +307,9 @@ static void usage_error(struct cli *cli, const char *name, char *err)
 		*end = '\0';
 	if (strncmp(err, name, len) == 0 && strncmp(err + len, ": ", 2) == 0)
 		err += len + 2;
-	snprintf(msg, sizeof(msg), "%s", err);
-	if (!strstr(msg, "(see '"))
+	if (strstr(err, "(see '"))	/* it says where to look already */
+		snprintf(msg, sizeof(msg), "%s", err);
+	else
 		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
 	print_one_line(cli->err, name, msg);
 }
