@@ -15,6 +15,8 @@
 #include "fleet.h"
 #include "inventory.h"
 
+static void print_json(struct cli *cli, int code, const char *error);
+
 enum {
 	OPT_PORT = 0x100,
 	OPT_ARCH,
@@ -312,6 +314,8 @@ static void usage_error(struct cli *cli, const char *name, char *err)
 	else
 		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
 	print_one_line(cli->err, name, msg);
+	if (cli->output == OUTPUT_JSON)
+		print_json(cli, EXIT_USAGE, msg);
 }
 
 /*
@@ -451,12 +455,11 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		};
 
 		cli->nvms = 0;
+		cli->command = cmdname;
 		rc = parse_args(cli, &argp, nargc, nargv, 0, &input, &run);
 	}
-	if (!run)
-		goto out;
-	cli->command = cmdname;
-	rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
+	if (run)
+		rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
 	cli->command = NULL;
 out:
 	free(cmd_doc);

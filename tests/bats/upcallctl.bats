@@ -3,6 +3,7 @@
 # stub's resulting state, not only against what the client printed.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	start_stub --boot-vcpus 1 --max-vcpus 8 --pci 00:03.0
@@ -221,6 +222,16 @@ assert "Invalid argument" in o["error"], o
 	run "$UPCALLCTL" --vm "$SOCK" --wait=-1 cpu add 1
 	assert_failure 64
 	assert_output --regexp "^upcallctl cpu add: --wait \"-1\" must be .* \\(see 'upcallctl cpu add --help'\\)$"
+}
+
+@test "a usage error with -o json is also a JSON result on stdout" {
+	run --separate-stderr "$UPCALLCTL" --vm "$SOCK" cpu add 0 -o json
+	assert_failure 64
+	assert_equal "$stderr" "upcallctl cpu add: vCPU count 0 out of range 1..255 (see 'upcallctl cpu add --help')"
+	run python3 -c 'import json, sys; r = json.loads(sys.argv[1])
+print(r["command"], r["ok"], r["exit_code"], r["error"])' "$output"
+	assert_output "cpu add False 64 vCPU count 0 out of range 1..255 (see 'upcallctl cpu add --help')"
+	assert_equal "$(stub_state requests)" "0"
 }
 
 @test "no target given is a usage error" {
