@@ -11,6 +11,8 @@ MANDIR ?= $(PREFIX)/share/man
 # Where bash-completion looks, as its pkg-config file says, under our PREFIX.
 BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=datadir=$(PREFIX)/share \
 	--variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+# zsh's directory for completions that packages ship.
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 # DKMS builds modules from /usr/src/NAME-VERSION whatever the PREFIX.
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' guest-driver/dkms.conf)
 DKMSDIR = $(DESTDIR)/usr/src/upcall-guest-$(DKMS_VERSION)
@@ -140,10 +142,11 @@ install: all
 	install -m 0644 include/upcall/upcall.h include/upcall/wire.h $(DESTDIR)$(INCLUDEDIR)/upcall/
 	$(PC_SED) lib/libupcall.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(foreach s,1 3 5 7,install -m 0644 $(wildcard man/*.$(s)) $(DESTDIR)$(MANDIR)/man$(s)/;)
 	install -m 0644 completions/upcallctl.bash $(DESTDIR)$(BASHCOMPDIR)/upcallctl
 	$(foreach p,$(filter-out upcallctl,$(notdir $(PROGS))),ln -sf upcallctl $(DESTDIR)$(BASHCOMPDIR)/$(p);)
+	install -m 0644 completions/_upcallctl $(DESTDIR)$(ZSHCOMPDIR)/_upcallctl
 	$(MAKE) -C guest-driver dkms-src DESTDIR=$(abspath $(DESTDIR))
 
 uninstall:
@@ -153,7 +156,8 @@ uninstall:
 		$(DESTDIR)$(INCLUDEDIR)/upcall/upcall.h $(DESTDIR)$(INCLUDEDIR)/upcall/wire.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libupcall.pc \
 		$(foreach m,$(wildcard man/*.[1357]),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(PROGS)))
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(PROGS))) \
+		$(DESTDIR)$(ZSHCOMPDIR)/_upcallctl
 	rm -rf $(DKMSDIR)
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/upcall
 

@@ -43,6 +43,7 @@ setup() {
 	assert_output --partial "./usr/bin/upcallctl"
 	assert_output --partial "./usr/share/man/man1/vcpuctl.1"
 	assert_output --partial "/bash-completion/completions/upcallctl"
+	assert_output --partial "./usr/share/zsh/vendor-completions/_upcallctl"
 	run dpkg-deb -c "$work/upcall-guest-dkms_${v}_all.deb"
 	assert_output --partial "./usr/src/upcall-guest-$v/dkms.conf"
 	run dpkg-deb -f "$work/upcall-guest-dkms_${v}_all.deb" Depends

@@ -55,6 +55,8 @@ man_example() {
 		[ -f "$STAGE$comp/$f" ] || fail "no completion $STAGE$comp/$f"
 	done
 	cmp "$STAGE$comp/upcallctl" "$TOP/completions/upcallctl.bash"
+	# zsh finds one file for all four through its #compdef line
+	cmp "$u/share/zsh/vendor-completions/_upcallctl" "$TOP/completions/_upcallctl"
 	# DKMS source tree: dkms.conf, the build files, the sources, wire.h
 	local src=$STAGE/usr/src/upcall-guest-$V
 	for f in dkms.conf Kbuild Makefile upcall_main.c upcall_guest.h include/upcall/wire.h; do
