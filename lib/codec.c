@@ -265,13 +265,21 @@ enum upcall_status upcall_decode_mem_list(const struct upcall_reply *r,
 			 n, r->msg_size);
 		return UPCALL_ERR_PROTOCOL;
 	}
-	mem->count = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = r->payload + hdr + i * sizeof(struct upcall_mem);
+		uint64_t base = upcall_get_le64(p + offsetof(struct upcall_mem, base));
+		uint64_t size = upcall_get_le64(p + offsetof(struct upcall_mem, size));
 
-		mem->ranges[i].base = upcall_get_le64(p + offsetof(struct upcall_mem, base));
-		mem->ranges[i].size = upcall_get_le64(p + offsetof(struct upcall_mem, size));
+		/* Such a range would defeat every overlap check made with it. */
+		if (size == 0 || base + size < base) {
+			snprintf(err, errlen,
+				 "reply to QUERY_MEM lists range 0x%" PRIx64 "+0x%" PRIx64
+				 ", which is empty or overflows 64 bits", base, size);
+			return UPCALL_ERR_PROTOCOL;
+		}
+		mem->ranges[i] = (struct upcall_range){ base, size };
 	}
+	mem->count = n;
 	return UPCALL_OK;
 }
 

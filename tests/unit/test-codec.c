@@ -243,6 +243,19 @@ static void test_lists(void)
 	memcpy(r.payload, &n, 4);
 	is_int(upcall_decode_mem_list(&r, &mem, err, sizeof(err)),
 	       UPCALL_ERR_PROTOCOL, "memory list longer than msg_size refused");
+
+	n = htole32(1);
+	memcpy(r.payload, &n, 4);
+	v[0] = htole64(0xfffffffff8000000ULL);
+	v[1] = htole64(0x10000000);
+	memcpy(r.payload + 8, v, sizeof(v));
+	is_int(upcall_decode_mem_list(&r, &mem, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "memory range past 2^64 refused");
+	v[0] = htole64(0x100000000ULL);
+	v[1] = 0;
+	memcpy(r.payload + 8, v, sizeof(v));
+	is_int(upcall_decode_mem_list(&r, &mem, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "empty memory range refused");
 }
 
 static void test_targets(void)
