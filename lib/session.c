@@ -236,11 +236,14 @@ enum upcall_status upcall_connect(struct upcall_session *s)
 	return s->wait_ms ? connect_waiting(s) : connect_once(s);
 }
 
+/* Linux errnos are 1..4095; -INT32_MIN, for one, does not even fit. */
+#define GUEST_ERRNO_MAX 4095
+
 static enum upcall_status guest_refused(struct upcall_session *s,
 					const struct upcall_reply *r,
 					const char *name, unsigned int count)
 {
-	if (r->ret > 0)
+	if (r->ret > 0 || r->ret < -GUEST_ERRNO_MAX)
 		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
 				   "guest replied %" PRId32 " (not a negative errno) to %s",
 				   r->ret, name);

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Sessions against a scripted guest: how its reply codes are reported. */
+#include <endian.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/test-session.XXXXXX", sock[64];
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+/* One connection: the hybrid vsock and service handshakes, one reply of @ret. */
+static void guest(int lfd, int32_t ret)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE] = { 0 }, req[UPCALL_FRAME_SIZE];
+	int fd = accept(lfd, NULL, NULL);
+	char c = 0;
+
+	while (fd >= 0 && c != '\n' && read(fd, &c, 1) == 1)
+		;
+	if (fd < 0 || write(fd, "OK 1\n", 5) != 5 || read_full(fd, &c, 1))
+		_exit(1);
+	put32(frame, UPCALL_MAGIC_VERSION);
+	if (write(fd, frame, sizeof(frame)) != sizeof(frame) || read_full(fd, req, sizeof(req)))
+		_exit(1);
+	memcpy(frame + 8, req + 8, 4);	/* echo the type */
+	put32(frame + 16, (uint32_t)ret);
+	_exit(write(fd, frame, sizeof(frame)) != sizeof(frame));
+}
+
+/* ADD_MEM to a guest that replies @ret; the status, its message in @msg. */
+static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct upcall_session *s;
+	struct upcall_target t;
+	enum upcall_status st;
+	int lfd, status;
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	unlink(sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return UPCALL_ERR_SYSTEM;
+	pid = fork();
+	if (pid == 0)
+		guest(lfd, ret);
+	close(lfd);
+	if (upcall_target_parse(sock, 0, &t, msg, len) || !(s = upcall_session_new(&t)))
+		return UPCALL_ERR_SYSTEM;
+	st = upcall_add_mem(s, 0x100000000ULL, 0x8000000, NULL);
+	snprintf(msg, len, "%s", upcall_errmsg(s));
+	upcall_session_free(s);
+	waitpid(pid, &status, 0);
+	return st;
+}
+
+int main(void)
+{
+	char msg[UPCALL_ERRMSG_MAX];
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
+
+	is_int(add_mem_replied(0, msg, sizeof(msg)), UPCALL_OK, "ret 0: done");
+	is_int(add_mem_replied(-22, msg, sizeof(msg)), UPCALL_ERR_GUEST, "ret -22: refused");
+	ok(strstr(msg, "-22 (Invalid argument) to ADD_MEM"), "names the errno: %s", msg);
+	is_int(add_mem_replied(-4095, msg, sizeof(msg)), UPCALL_ERR_GUEST,
+	       "ret -4095: still an errno");
+	is_int(add_mem_replied(1, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
+	       "ret 1: protocol error");
+	is_int(add_mem_replied(-4096, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
+	       "ret -4096: protocol error");
+	is_int(add_mem_replied(INT32_MIN, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
+	       "ret INT32_MIN: protocol error");
+	ok(strstr(msg, "-2147483648 (not a negative errno)"), "says so: %s", msg);
+
+	unlink(sock);
+	rmdir(dir);
+	return tap_done();
+}
