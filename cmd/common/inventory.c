@@ -383,9 +383,13 @@ static int open_doc(const char *file, yaml_document_t *doc, char *err, size_t er
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return -1;
 	}
-	if (check_owner(file, fd, err, errlen) || !(f = fdopen(fd, "r"))) {
-		if (!*err)
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	if (check_owner(file, fd, err, errlen)) {
+		close(fd);
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		close(fd);
 		return -1;
 	}
