@@ -247,7 +247,11 @@ static int read_record(struct vm_record *r, struct vm_state *st, char *err, size
 		return -1;
 	}
 	memset(st, 0, sizeof(*st));
-	yaml_parser_initialize(&parser);
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: out of memory", r->path);
+		fclose(f);
+		return -1;
+	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: %s", r->path, parser.problem_mark.line + 1,
