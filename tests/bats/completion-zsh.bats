@@ -1,15 +1,14 @@
 #!/usr/bin/env bats
-# zsh completion in a real zsh on a real terminal: tmux runs `zsh -i` with
-# compinit and completions/ on its fpath, send-keys types, capture-pane
-# shows what the operator would see.  Commands are compared with each
-# binary's real --help.
+# zsh completion in a real zsh on a real terminal (terminal_helpers.bash):
+# `zsh -i` with compinit and completions/ on its fpath.  Commands are
+# compared with each binary's real --help.
 load man_helpers
+load terminal_helpers
 
 setup() {
 	command -v zsh >/dev/null || skip "zsh is not installed (scripts/deps test)"
-	command -v tmux >/dev/null || skip "tmux is not installed (scripts/deps test)"
-	export TMUX_TMPDIR=$BATS_TEST_TMPDIR ZDOTDIR=$BATS_TEST_TMPDIR/zsh \
-		XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
+	terminal_setup
+	export ZDOTDIR=$BATS_TEST_TMPDIR/zsh XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
 	mkdir -p "$ZDOTDIR" "$XDG_CONFIG_HOME/upcall"
 	cat >"$ZDOTDIR/.zshrc" <<-EOF
 		fpath=($BATS_TEST_DIRNAME/../../completions \$fpath)
@@ -19,34 +18,12 @@ setup() {
 	EOF
 	printf 'vms:\n  alpha:\n    target: /nonexistent/a.sock\n  beta:\n    target: /nonexistent/b.sock\n' \
 		>"$XDG_CONFIG_HOME/upcall/vms.yaml"
-	TMUX_SOCK=upcall-zsh-$$-$BATS_TEST_NUMBER
-	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 200 -y 40 "env TERM=xterm zsh -i"
+	new_terminal "env TERM=xterm zsh -i"
 	wait_screen --regexp '^%$'
 }
 
 teardown() {
-	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
-}
-
-keys() {
-	tmux -L "$TMUX_SOCK" send-keys "$@"
-}
-
-screen() {
-	tmux -L "$TMUX_SOCK" capture-pane -p | sed -e '/^$/d'
-}
-
-# wait_screen [--regexp] TEXT: poll the screen until TEXT appears (5 s).
-wait_screen() {
-	local grep_opt=-F i
-	[ "$1" = --regexp ] && { grep_opt=-E; shift; }
-	[ "$1" = -- ] && shift
-	for i in $(seq 100); do
-		screen | grep -q $grep_opt -- "$1" && return 0
-		sleep 0.05
-	done
-	screen >&2
-	fail "not on the screen after 5 s: $1"
+	terminal_teardown
 }
 
 # type_line TEXT: a fresh command line with TEXT, then Tab.

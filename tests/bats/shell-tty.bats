@@ -1,31 +1,19 @@
 #!/usr/bin/env bats
-# upcallctl shell on a real terminal: tmux runs it, send-keys types, and
-# capture-pane shows what the operator would see.
+# upcallctl shell on a real terminal (terminal_helpers.bash).
 
 load helpers
+load terminal_helpers
 
 setup() {
-	command -v tmux >/dev/null || skip "tmux is not installed"
-	TMUX_SOCKS=()
-	export TMUX_TMPDIR=$BATS_TEST_TMPDIR	# the servers' sockets go with the test
+	terminal_setup
 	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state \
 		XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
 	mkdir -p "$HOME"
 }
 
 teardown() {
-	local s
-	for s in "${TMUX_SOCKS[@]}"; do
-		tmux -L "$s" kill-server 2>/dev/null || true
-	done
+	terminal_teardown
 	stop_stub
-}
-
-# new_terminal COMMAND: a fresh 200x50 terminal (its own tmux server) running it.
-new_terminal() {
-	TMUX_SOCK=upcall-shell-$$-$BATS_TEST_NUMBER-${#TMUX_SOCKS[@]}
-	TMUX_SOCKS+=("$TMUX_SOCK")
-	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 200 -y 50 "$1"
 }
 
 # start_shell [OPTIONS...]: the shell on the stub in a new terminal.
@@ -35,32 +23,6 @@ start_shell() {
 		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK" "$@"
 	new_terminal "$cmd; echo \"[shell exited \$?]\"; sleep 60"
 	wait_screen --regexp "^upcall $SOCK \[(dis)?connected\]>$"
-}
-
-keys() {
-	tmux -L "$TMUX_SOCK" send-keys "$@"
-}
-
-screen() {
-	tmux -L "$TMUX_SOCK" capture-pane -p | sed -e '/^$/d'
-}
-
-# wait_screen [--regexp] TEXT: poll the screen until TEXT appears (5 s).
-wait_screen() {
-	local grep_opt=-F
-	[ "$1" = --regexp ] && { grep_opt=-E; shift; }
-	local i
-	for i in $(seq 100); do
-		screen | grep -q $grep_opt -- "$1" && return 0
-		sleep 0.05
-	done
-	screen >&2
-	fail "not on the screen after 5 s: $1"
-}
-
-# The screen's last line, i.e. the prompt and what is being typed.
-last_line() {
-	screen | tail -n 1
 }
 
 @test "shell tty: prompt shows target and session state" {
