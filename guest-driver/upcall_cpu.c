@@ -16,10 +16,17 @@
 
 #define UPCALL_BOOT_CPU	0
 
-/* The wire carries a u8 count; ids beyond it are outside the protocol. */
+/*
+ * The wire carries a u8 count; ids beyond it are outside the protocol.
+ * arm64 has no cpu_physical_id(): there the wire id is the CPU id.
+ */
 static int upcall_cpu_wire_id(unsigned int cpu)
 {
-	return IS_ENABLED(CONFIG_ARM64) ? cpu : cpu_physical_id(cpu);
+#ifdef CONFIG_ARM64
+	return cpu;
+#else
+	return cpu_physical_id(cpu);
+#endif
 }
 
 static int upcall_apic_to_cpu(unsigned int apic_id)
@@ -27,7 +34,7 @@ static int upcall_apic_to_cpu(unsigned int apic_id)
 	unsigned int cpu;
 
 	for_each_present_cpu(cpu)
-		if (cpu_physical_id(cpu) == apic_id)
+		if (upcall_cpu_wire_id(cpu) == apic_id)
 			return cpu;
 	return -ENODEV;
 }
