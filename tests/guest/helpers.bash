@@ -16,6 +16,8 @@ GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-180}
 VSOCK_MODS="vsock vmw_vsock_virtio_transport_common vsock_loopback"
 Q35_MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console $VSOCK_MODS"
 MICROVM_MODS="virtio_ring virtio virtio_mmio virtio_blk $VSOCK_MODS"
+# Debian's arm64 kernel has virtio and virtio_ring built in.
+ARM64_MODS="virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console $VSOCK_MODS"
 
 guest_abi() {
 	dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null |
@@ -28,6 +30,7 @@ guest_abi() {
 guest_require() {
 	local cmd
 	export GUEST_SKIP=
+	[ "${1:-}" != arm64 ] || { guest_require_arm64; return; }
 	for cmd in qemu-system-x86_64 cpio gcc python3 make dpkg-query; do
 		command -v "$cmd" >/dev/null || { GUEST_SKIP="guest tier: $cmd not installed"; return 1; }
 	done
@@ -44,6 +47,31 @@ guest_require() {
 	export GUEST_ABI KDIR KIMG
 }
 
+# arm64: the module is cross-built against Debian's arm64 headers of the
+# same ABI, which kernel.sh extracts next to the image with an arm64
+# busybox; their common part and kbuild are the host's amd64 packages.
+guest_require_arm64() {
+	local cmd common
+	for cmd in qemu-system-aarch64 aarch64-linux-gnu-gcc cpio python3 make dpkg-query; do
+		command -v "$cmd" >/dev/null || { GUEST_SKIP="guest tier (arm64): $cmd not installed"; return 1; }
+	done
+	GUEST_ABI=${UPCALL_GUEST_ABI:-$(guest_abi)}
+	[ -n "$GUEST_ABI" ] || { GUEST_SKIP="guest tier (arm64): linux-headers-amd64 not installed"; return 1; }
+	GUEST_ABI=${GUEST_ABI%-amd64}-arm64
+	[ -x "$UPCALLCTL" ] || { GUEST_SKIP="guest tier (arm64): $UPCALLCTL not built"; return 1; }
+	KIMG=$(UPCALL_GUEST_ABI=$GUEST_ABI "$GUEST_SRC/kernel.sh" arm64) || {
+		GUEST_SKIP="guest tier (arm64): Debian's linux-image-$GUEST_ABI:arm64 is not available (dpkg --add-architecture arm64; apt-get update)"
+		return 1
+	}
+	KDIR=$KIMG/usr/src/linux-headers-$GUEST_ABI
+	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$KDIR/Makefile")
+	[ -d "$common" ] || { GUEST_SKIP="guest tier (arm64): no $common (linux-headers-amd64 of ABI ${GUEST_ABI%-arm64})"; return 1; }
+	GUEST_QEMU=qemu-system-aarch64 GUEST_CC=aarch64-linux-gnu-gcc
+	GUEST_KMAKE="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
+	UPCALL_GUEST_BUSYBOX=$KIMG/bin/busybox
+	export GUEST_ABI KDIR KIMG GUEST_QEMU GUEST_CC GUEST_KMAKE UPCALL_GUEST_BUSYBOX
+}
+
 guest_skip_if_unavailable() {
 	[ -z "${GUEST_SKIP:-}" ] || skip "$GUEST_SKIP"
 }
@@ -56,11 +84,12 @@ guest_build() {
 	cp "$REPO"/guest-driver/{Kbuild,Makefile,dkms.conf,*.c,*.h} "$work/guest-driver/"
 	cp "$REPO/include/upcall/wire.h" "$work/include/upcall/"
 	export MODULE_BUILD_LOG=$work/module.log
-	make -C "$KDIR" M="$work/guest-driver" W=1 modules >"$MODULE_BUILD_LOG" 2>&1 || {
+	# shellcheck disable=SC2086
+	make -C "$KDIR" ${GUEST_KMAKE:-} M="$work/guest-driver" W=1 modules >"$MODULE_BUILD_LOG" 2>&1 || {
 		cat "$MODULE_BUILD_LOG" >&2
 		return 1
 	}
-	gcc -static -O2 -Wall -Wextra -Werror -o "$work/upcall-relay" "$GUEST_SRC/relay.c"
+	"${GUEST_CC:-gcc}" -static -O2 -Wall -Wextra -Werror -o "$work/upcall-relay" "$GUEST_SRC/relay.c"
 	export GUEST_KO=$work/guest-driver/upcall_guest.ko
 	"$GUEST_SRC/mkinitramfs.sh" "$work/initrd.gz" "$KIMG/lib/modules/$GUEST_ABI" \
 		"$GUEST_KO" "$work/upcall-relay" "$@"
@@ -75,7 +104,7 @@ guest_boot() {
 	export GDIR=$BATS_FILE_TMPDIR/vm
 	mkdir -p "$GDIR"
 	export GSOCK=$GDIR/vm.sock GEXEC=$GDIR/exec.sock
-	qemu-system-x86_64 -accel tcg -nodefaults -display none -no-reboot \
+	"${GUEST_QEMU:-qemu-system-x86_64}" -accel tcg -nodefaults -display none -no-reboot \
 		-kernel "$KIMG/boot/vmlinuz-$GUEST_ABI" -initrd "$GUEST_INITRD" \
 		-append "$append panic=-1" "$@" \
 		</dev/null >"$GDIR/qemu.log" 2>&1 3>&- &
@@ -129,7 +158,7 @@ graw() {
 
 # The kernel log must not show any sign of a kernel bug.
 assert_guest_kernel_clean() {
-	run guest_sh "dmesg | grep -E 'BUG|Oops|WARNING|Call Trace|general protection|RIP:' || true"
+	run guest_sh "dmesg | grep -E 'BUG|Oops|WARNING|Call [Tt]race|general protection|RIP:|Internal error' || true"
 	assert_success
 	assert_output ''
 }

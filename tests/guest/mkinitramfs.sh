@@ -1,7 +1,8 @@
 #!/bin/sh
 # mkinitramfs.sh OUT KERNEL_MODULES_DIR UPCALL_KO RELAY MODULE...
 # A gzip'd cpio with static busybox, the relay, /init and the given kernel
-# modules (names without .ko, loaded in this order).
+# modules (names without .ko, loaded in this order).  UPCALL_GUEST_BUSYBOX
+# names another busybox binary (default /bin/busybox).
 set -eu
 out=$1 kmods=$2 upcall_ko=$3 relay=$4
 shift 4
@@ -10,7 +11,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root/bin" "$root/etc" "$root/lib/modules"
-cp /bin/busybox "$root/bin/busybox"
+cp "${UPCALL_GUEST_BUSYBOX:-/bin/busybox}" "$root/bin/busybox"
 cp "$relay" "$root/bin/upcall-relay"
 cp "$here/init" "$root/init"
 chmod 0755 "$root/init"

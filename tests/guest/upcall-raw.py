@@ -5,6 +5,8 @@ timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
 
   upcall-raw.py --vm SOCK query-cpus          online CPUs, one APIC ID a line
   upcall-raw.py --vm SOCK query-mem           hot-added ranges, "BASE SIZE" in hex
+  upcall-raw.py --vm SOCK arm64-cpu add|del N an aarch64 ADD/DEL_CPU (a count);
+                                              prints "ret R cpu_id I"
   upcall-raw.py --vm SOCK service BYTE        send one service byte; print the
                                               seconds until the guest closes
   upcall-raw.py --vm SOCK silent              send nothing; same timing
@@ -97,6 +99,15 @@ def cmd_query_mem(args):
     for i in range(n):
         base, size = struct.unpack_from("<QQ", p, 8 + 16 * i)
         print("0x%x 0x%x" % (base, size))
+
+
+def cmd_arm64_cpu(args):
+    mtype = ADD_CPU if args.op == "add" else DEL_CPU
+    magic, size, rtype, _, ret, payload, _ = Conn(args.vm).request(
+        frame(mtype, bytes([args.count])))
+    if magic != MAGIC or rtype != mtype or size not in (0, 4):
+        sys.exit("cpu %s: magic 0x%x type 0x%x size %d" % (args.op, magic, rtype, size))
+    print("ret %d cpu_id %s" % (ret, struct.unpack_from("<I", payload)[0] if size else "-"))
 
 
 def time_to_close(conn):
@@ -290,6 +301,9 @@ def main():
     sub.add_parser("query-cpus")
     sub.add_parser("query-mem")
     sub.add_parser("silent")
+    c = sub.add_parser("arm64-cpu")
+    c.add_argument("op", choices=("add", "del"))
+    c.add_argument("count", type=int)
     s = sub.add_parser("service")
     s.add_argument("byte")
     f = sub.add_parser("fuzz")
@@ -297,6 +311,7 @@ def main():
     f.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     args = p.parse_args()
     return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent,
+            "arm64-cpu": cmd_arm64_cpu,
             "service": cmd_service, "fuzz": cmd_fuzz}[args.cmd](args) or 0
 
 
