@@ -29,9 +29,7 @@ teardown_file() {
 }
 
 setup() {
-	guest_skip_if_unavailable
-	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
-	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
+	guest_setup
 }
 
 actl() {
@@ -40,10 +38,6 @@ actl() {
 
 online() {
 	guest_sh cat /sys/devices/system/cpu/online
-}
-
-mem_total_kb() {
-	guest_sh "sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo"
 }
 
 @test "guest arm64: the module cross-builds against Debian's arm64 headers with no warning at W=1" {

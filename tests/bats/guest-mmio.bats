@@ -33,9 +33,7 @@ teardown_file() {
 }
 
 setup() {
-	guest_skip_if_unavailable
-	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
-	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
+	guest_setup
 }
 
 mmio() {

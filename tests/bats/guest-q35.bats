@@ -25,13 +25,7 @@ teardown_file() {
 }
 
 setup() {
-	guest_skip_if_unavailable
-	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
-	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
-}
-
-mem_total_kb() {
-	guest_sh "sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo"
+	guest_setup
 }
 
 @test "guest: the module builds against Debian's 6.1 headers with no warning at W=1" {

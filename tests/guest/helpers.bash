@@ -76,6 +76,18 @@ guest_skip_if_unavailable() {
 	[ -z "${GUEST_SKIP:-}" ] || skip "$GUEST_SKIP"
 }
 
+# setup() of a guest suite: skip with the reason, else the tools keep
+# their state records and inventory in the file's own directory.
+guest_setup() {
+	guest_skip_if_unavailable
+	export UPCALL_STATE_DIR=$BATS_FILE_TMPDIR/state XDG_CONFIG_HOME=$BATS_FILE_TMPDIR/config
+	mkdir -p -m 0700 "$UPCALL_STATE_DIR" "$XDG_CONFIG_HOME"
+}
+
+mem_total_kb() {
+	guest_sh "sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo"
+}
+
 # Build the module from a copy of the sources (the tree stays clean), the
 # static relay, and an initramfs with the given kernel modules.
 guest_build() {
