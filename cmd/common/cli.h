@@ -133,6 +133,26 @@ void format_size(uint64_t v, char *buf, size_t len);
 void format_id_list(const uint8_t *ids, unsigned int n, char *buf, size_t len);
 json_t *json_id_array(const uint8_t *ids, unsigned int n);
 
+/*
+ * Argp steps that commands of several binaries share.  Each takes its own
+ * keys (bad input goes to argp_error) and returns ARGP_ERR_UNKNOWN for the
+ * others; at ARGP_KEY_END the caller's own checks come after it.
+ */
+/* The positional vCPU count N: 1..UPCALL_MAX_CPU_COUNT, 0 until given. */
+error_t parse_count_key(int key, const char *arg, struct argp_state *state,
+			unsigned int *count);
+
+/* A memory range: positional SIZE (not zero) and --base ADDR. */
+enum { OPT_RANGE_BASE = 0x300 };
+struct range_arg {
+	uint64_t base;
+	uint64_t size;
+	bool have_base;
+	bool have_size;
+};
+error_t parse_range_key(int key, const char *arg, struct argp_state *state,
+			struct range_arg *r);
+
 /* Frame dump for -v and the shell's debug mode. */
 void dump_frame(FILE *out, bool tx, const uint8_t *frame, size_t len);
 void dump_frame_hook(void *data, bool tx, const uint8_t *frame, size_t len);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Command-line value parsers: numbers, sizes, ID lists, PCI addresses. */
+/*
+ * Command-line value parsers (numbers, sizes, ID lists, PCI addresses) and
+ * the argp steps built on them that several commands share.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -215,4 +218,59 @@ json_t *json_id_array(const uint8_t *ids, unsigned int n)
 	for (unsigned int i = 0; a && i < n; i++)
 		json_array_append_new(a, json_integer(ids[i]));
 	return a;
+}
+
+error_t parse_count_key(int key, const char *arg, struct argp_state *state,
+			unsigned int *count)
+{
+	unsigned long v = 0;	/* argp_error returns under ARGP_NO_EXIT */
+	char err[160];
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			return ARGP_ERR_UNKNOWN;
+		if (parse_uint(arg, 1, UPCALL_MAX_CPU_COUNT, &v, "vCPU count", err, sizeof(err)))
+			argp_error(state, "%s", err);
+		*count = (unsigned int)v;
+		return 0;
+	case ARGP_KEY_END:
+		if (!*count)
+			argp_error(state, "missing vCPU count N");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+error_t parse_range_key(int key, const char *arg, struct argp_state *state,
+			struct range_arg *r)
+{
+	char err[160];
+
+	switch (key) {
+	case OPT_RANGE_BASE:
+		if (parse_u64(arg, &r->base, err, sizeof(err)))
+			argp_error(state, "--base: %s", err);
+		r->have_base = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			return ARGP_ERR_UNKNOWN;
+		if (parse_size(arg, &r->size, err, sizeof(err)))
+			argp_error(state, "%s", err);
+		r->have_size = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (!r->have_size)
+			argp_error(state, "missing SIZE");
+		if (r->size == 0)
+			argp_error(state, "SIZE must not be zero");
+		if (r->have_base && r->base + r->size < r->base)
+			argp_error(state, "range 0x%" PRIx64 "+0x%" PRIx64 " overflows 64 bits",
+				   r->base, r->size);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
 }

@@ -8,25 +8,22 @@
 #include "../common/hotplug.h"
 
 struct mem_args {
-	uint64_t size;
-	uint64_t base;
-	bool have_size;
-	bool have_base;
-	unsigned int nranges;
+	struct range_arg range;		/* add, del */
+	unsigned int nranges;		/* sync */
 	bool have_ranges;
 	struct upcall_range ranges[UPCALL_MAX_MEM_RANGES];
 };
 
-enum { OPT_BASE = 0x300, OPT_RANGES };
+enum { OPT_RANGES = OPT_RANGE_BASE + 1 };
 
 static const struct argp_option add_options[] = {
-	{ "base", OPT_BASE, "ADDR", 0,
+	{ "base", OPT_RANGE_BASE, "ADDR", 0,
 	  "Guest-physical start (default: the lowest free block of the hot-add regions)", 0 },
 	{ 0 }
 };
 
 static const struct argp_option del_options[] = {
-	{ "base", OPT_BASE, "ADDR", 0, "Guest-physical start of the range (required)", 0 },
+	{ "base", OPT_RANGE_BASE, "ADDR", 0, "Guest-physical start of the range (required)", 0 },
 	{ 0 }
 };
 
@@ -67,37 +64,12 @@ static int parse_ranges(char *arg, struct mem_args *a, char *err, size_t errlen)
 static error_t mem_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli_parse *p = state->input;
-	struct mem_args *a = p->args;
-	bool is_del = !strcmp(p->cmd->object, "del");
-	char err[160];
+	struct range_arg *a = &((struct mem_args *)p->args)->range;
+	error_t rc = parse_range_key(key, arg, state, a);
 
-	switch (key) {
-	case OPT_BASE:
-		if (parse_u64(arg, &a->base, err, sizeof(err)))
-			argp_error(state, "--base: %s", err);
-		a->have_base = true;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			return ARGP_ERR_UNKNOWN;
-		if (parse_size(arg, &a->size, err, sizeof(err)))
-			argp_error(state, "%s", err);
-		a->have_size = true;
-		return 0;
-	case ARGP_KEY_END:
-		if (!a->have_size)
-			argp_error(state, "missing SIZE");
-		if (a->size == 0)
-			argp_error(state, "SIZE must not be zero");
-		if (is_del && !a->have_base)
-			argp_error(state, "missing --base ADDR (see 'memctl list')");
-		if (a->have_base && a->base + a->size < a->base)
-			argp_error(state, "range 0x%" PRIx64 "+0x%" PRIx64 " overflows 64 bits",
-				   a->base, a->size);
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
+	if (key == ARGP_KEY_END && !a->have_base && !strcmp(p->cmd->object, "del"))
+		argp_error(state, "missing --base ADDR (see 'memctl list')");
+	return rc;
 }
 
 static error_t sync_parse(int key, char *arg, struct argp_state *state)
@@ -172,7 +144,7 @@ static bool in_regions(const struct vm_entry *e, uint64_t base, uint64_t size)
 }
 
 /* Where the new range goes, checked against regions and the record. */
-static int place(struct cli *cli, const struct vm_record *r, struct mem_args *a)
+static int place(struct cli *cli, const struct vm_record *r, struct range_arg *a)
 {
 	const struct vm_entry *e = r->e;
 	char sz[32];
@@ -202,7 +174,7 @@ static int place(struct cli *cli, const struct vm_record *r, struct mem_args *a)
 }
 
 static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s,
-		  struct mem_args *a, bool add)
+		  struct range_arg *a, bool add)
 {
 	int rc = check_aligned(cli, r->e, a->size, "size");
 
@@ -231,7 +203,7 @@ static int run_mem(struct cli *cli, struct mem_args *a, bool add)
 	if (!rc)
 		rc = hp_begin(cli, &r, s, false, true);
 	if (!rc)
-		rc = do_mem(cli, &r, s, a, add);
+		rc = do_mem(cli, &r, s, &a->range, add);
 	record_close(&r);
 	return rc;
 }

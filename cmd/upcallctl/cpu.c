@@ -8,7 +8,6 @@
 
 struct cpu_args {
 	unsigned int count;
-	bool have_count;
 	unsigned int nids;
 	uint8_t ids[UPCALL_MAX_APIC_IDS];
 	uint8_t apic_ver;
@@ -52,25 +51,16 @@ static error_t cpu_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "%s", err);
 		a->boot_vcpus = (unsigned int)v;
 		return 0;
-	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			return ARGP_ERR_UNKNOWN;
-		if (parse_uint(arg, 1, UPCALL_MAX_CPU_COUNT, &v, "vCPU count", err, sizeof(err)))
-			argp_error(state, "%s", err);
-		a->count = (unsigned int)v;
-		a->have_count = true;
-		return 0;
 	case ARGP_KEY_END:
-		if (!a->have_count)
-			argp_error(state, "missing vCPU count N");
-		if (a->nids && a->nids != a->count)
+		parse_count_key(key, arg, state, &a->count);
+		if (a->count && a->nids && a->nids != a->count)
 			argp_error(state, "count %u does not match the %u APIC IDs given",
 				   a->count, a->nids);
 		if (a->nids && p->cli->arch == UPCALL_ARCH_AARCH64)
 			argp_error(state, "--apic-ids applies to x86_64 guests only (aarch64 sends a count)");
 		return 0;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return parse_count_key(key, arg, state, &a->count);
 	}
 }
 

@@ -7,7 +7,6 @@
 
 struct vcpu_args {
 	unsigned int count;
-	bool have_count;
 	unsigned int nids;
 	uint8_t ids[UPCALL_MAX_APIC_IDS];
 };
@@ -24,25 +23,8 @@ static const struct argp_option sync_options[] = {
 static error_t count_parse(int key, char *arg, struct argp_state *state)
 {
 	struct vcpu_args *a = ((struct cli_parse *)state->input)->args;
-	unsigned long v;
-	char err[160];
 
-	switch (key) {
-	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			return ARGP_ERR_UNKNOWN;
-		if (parse_uint(arg, 1, UPCALL_MAX_CPU_COUNT, &v, "vCPU count", err, sizeof(err)))
-			argp_error(state, "%s", err);
-		a->count = (unsigned int)v;
-		a->have_count = true;
-		return 0;
-	case ARGP_KEY_END:
-		if (!a->have_count)
-			argp_error(state, "missing vCPU count N");
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
+	return parse_count_key(key, arg, state, &a->count);
 }
 
 static error_t sync_parse(int key, char *arg, struct argp_state *state)
