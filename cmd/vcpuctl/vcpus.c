@@ -58,9 +58,11 @@ static void report_state(struct cli *cli, const struct vm_record *r)
 	cli_set(cli, "boot", json_integer(r->e->boot_vcpus));
 	cli_set(cli, "max", json_integer(r->e->max_vcpus));
 	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
-	cli_say(cli, "%s: %u vCPU%s online (%s%s %s), max %u; %s", r->e->label,
+	/* without an entry the max is only the protocol's */
+	cli_say(cli, "%s: %u vCPU%s online (%s%s %s), max %u%s; %s", r->e->label,
 		r->st.ncpus, r->st.ncpus == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id",
 		r->st.ncpus == 1 ? "" : "s", list, r->e->max_vcpus,
+		r->e->in_inventory ? "" : " (no max_vcpu_count in an inventory)",
 		r->from_guest ? "as the guest reports" : "from the record");
 }
 

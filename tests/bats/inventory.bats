@@ -54,7 +54,7 @@ teardown() { stop_stub; }
 	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
 	run "$VCPUCTL" --vm "$SOCK" get
 	assert_success
-	assert_output --partial "2 vCPUs online (APIC IDs 0, 1), max 255"
+	assert_output "$SOCK: 2 vCPUs online (APIC IDs 0, 1), max 255 (no max_vcpu_count in an inventory); as the guest reports"
 }
 
 @test "vcpuctl and memctl --help list every command and the inventory" {
