@@ -362,9 +362,39 @@ static int parse_args(struct cli *cli, const struct argp *argp, int argc, char *
 	return rc;
 }
 
-/* Top level: no command found; handles --help, --version, usage errors. */
+/*
+ * Words that name no command.  For an object with verbs ("cpu"), say
+ * which verbs it takes.
+ */
+static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
+			   const char *object, const char *verb)
+{
+	const struct cli_cmd *c;
+	const char *last = NULL;
+	char verbs[256] = "";
+	size_t n = 0;
+
+	for_each_cmd(c, tables) {
+		if (!c->verb || strcmp(c->object, object) != 0)
+			continue;
+		if (last && n < sizeof(verbs))
+			n += (size_t)snprintf(verbs + n, sizeof(verbs) - n, "%s%s",
+					      n ? ", " : "", last);
+		last = c->verb;
+	}
+	if (!last)
+		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s%s%s\" (see '%s --help')",
+				object, verb ? " " : "", verb ? verb : "", cli->prog);
+	if (verb)
+		return cli_fail(cli, EXIT_USAGE, "unknown verb \"%s\" for %s: %s%s%s (see '%s --help')",
+				verb, object, verbs, n ? " or " : "", last, cli->prog);
+	return cli_fail(cli, EXIT_USAGE, "%s needs a verb: %s%s%s (see '%s --help')",
+			object, verbs, n ? " or " : "", last, cli->prog);
+}
+
+/* Top level: no command given; handles --help, --version, usage errors. */
 static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
-		      const char *doc, int argc, char **argv, const char *unknown)
+		      const char *doc, int argc, char **argv)
 {
 	char *full_doc, *argv0 = argv[0];
 	struct argp argp = {
@@ -375,9 +405,6 @@ static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
 	bool run;
 	int rc;
 
-	if (unknown)
-		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s\" (see '%s --help')",
-				unknown, cli->prog);
 	full_doc = commands_doc(cli->prog, tables, doc);
 	argp.doc = full_doc;
 	argv[0] = (char *)cli->prog;	/* not the path it was run by */
@@ -409,14 +436,10 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	find_words(tables, argc, argv, &w1, &w2);
 	if (w1 >= 0)
 		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
-	if (!cmd) {
-		char word[128];
-
-		if (w1 >= 0)
-			snprintf(word, sizeof(word), "%s%s%s", argv[w1],
-				 w2 >= 0 ? " " : "", w2 >= 0 ? argv[w2] : "");
-		return no_command(cli, tables, doc, argc, argv, w1 >= 0 ? word : NULL);
-	}
+	if (!cmd && w1 >= 0)
+		return unknown_command(cli, tables, argv[w1], w2 >= 0 ? argv[w2] : NULL);
+	if (!cmd)
+		return no_command(cli, tables, doc, argc, argv);
 
 	snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
 		 two_words ? " " : "", two_words ? cmd->verb : "");

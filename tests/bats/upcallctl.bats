@@ -193,7 +193,7 @@ assert "Invalid argument" in o["error"], o
 		"mmio add --base 0xd0000000 --size 0x1000 --irq 1020"
 		"mmio add --base 0xffffffffffffff00 --size 0x1000 --irq 5"
 		"pci del 00:20.0" "pci del 00:03.8" "pci del 100:00.0" "pci del 0001:00:03.0"
-		"pci del" "cpu frob 1" "frob" "--arch sparc cpu add 1" "--output xml ping"
+		"pci del" "cpu frob 1" "cpu" "frob" "--arch sparc cpu add 1" "--output xml ping"
 		"--timeout 0 ping" "--port 0 ping" "--port 1025 ping"
 		"--bogus ping" "cpu add 1 --bogus" "cpu add 1 2" "ping --timeout"
 	)
@@ -219,6 +219,18 @@ assert "Invalid argument" in o["error"], o
 	run "$UPCALLCTL" --vm "$SOCK" cpu add
 	assert_failure 64
 	assert_output "upcallctl cpu add: missing vCPU count N (see 'upcallctl cpu add --help')"
+	run "$UPCALLCTL" --vm "$SOCK" cpu
+	assert_failure 64
+	assert_output "upcallctl: cpu needs a verb: add or del (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" mmio frob --irq 5
+	assert_failure 64
+	assert_output "upcallctl: unknown verb \"frob\" for mmio: add or del (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" hotplug
+	assert_failure 64
+	assert_output "upcallctl: hotplug needs a verb: cpu (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" frob
+	assert_failure 64
+	assert_output "upcallctl: unknown command \"frob\" (see 'upcallctl --help')"
 	run "$UPCALLCTL" --vm "$SOCK" --wait=-1 cpu add 1
 	assert_failure 64
 	assert_output --regexp "^upcallctl cpu add: --wait \"-1\" must be .* \\(see 'upcallctl cpu add --help'\\)$"
