@@ -362,18 +362,27 @@ static int parse_args(struct cli *cli, const struct argp *argp, int argc, char *
 	return rc;
 }
 
+static error_t quiet_parse(int key, char *arg, struct argp_state *state)
+{
+	return key == ARGP_KEY_ARG ? 0 : global_parse(key, arg, state);
+}
+
 /*
  * Words that name no command.  For an object with verbs ("cpu"), say
- * which verbs it takes.
+ * which verbs it takes.  The global options are read first, quietly, so
+ * that -o json still gets a JSON result; a command's own option stops
+ * that reading where it stands.
  */
 static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
-			   const char *object, const char *verb)
+			   int argc, char **argv, const char *object, const char *verb)
 {
+	const struct argp quiet = { .options = global_options, .parser = quiet_parse };
 	const struct cli_cmd *c;
 	const char *last = NULL;
 	char verbs[256] = "";
 	size_t n = 0;
 
+	argp_parse(&quiet, argc, argv, ARGP_SILENT, NULL, cli);
 	for_each_cmd(c, tables) {
 		if (!c->verb || strcmp(c->object, object) != 0)
 			continue;
@@ -437,7 +446,8 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	if (w1 >= 0)
 		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
 	if (!cmd && w1 >= 0)
-		return unknown_command(cli, tables, argv[w1], w2 >= 0 ? argv[w2] : NULL);
+		return unknown_command(cli, tables, argc, argv, argv[w1],
+				       w2 >= 0 ? argv[w2] : NULL);
 	if (!cmd)
 		return no_command(cli, tables, doc, argc, argv);
 

@@ -243,6 +243,13 @@ assert "Invalid argument" in o["error"], o
 	run python3 -c 'import json, sys; r = json.loads(sys.argv[1])
 print(r["command"], r["ok"], r["exit_code"], r["error"])' "$output"
 	assert_output "cpu add False 64 vCPU count 0 out of range 1..255 (see 'upcallctl cpu add --help')"
+	# a command that does not exist is one too
+	run --separate-stderr "$UPCALLCTL" --vm "$SOCK" -o json cpu frob
+	assert_failure 64
+	assert_equal "$stderr" "upcallctl: unknown verb \"frob\" for cpu: add or del (see 'upcallctl --help')"
+	run python3 -c 'import json, sys; r = json.loads(sys.argv[1])
+print(r["ok"], r["exit_code"], r["error"])' "$output"
+	assert_output "False 64 unknown verb \"frob\" for cpu: add or del (see 'upcallctl --help')"
 	assert_equal "$(stub_state requests)" "0"
 }
 
