@@ -236,25 +236,55 @@ const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 	return NULL;
 }
 
-static char *commands_doc(const char *prog,
-			  const struct cli_cmd *const *tables, const char *doc)
+/*
+ * "  cpu add N          Bring N vCPUs online ...", the summary wrapped
+ * under itself: argp would wrap it to the first column.
+ */
+static void list_commands(FILE *f, const struct cli_cmd *const *tables,
+			  const char *object)
 {
+	const int indent = 21, width = 79;
 	const struct cli_cmd *c;
+
+	fputs("Commands:\n", f);
+	for_each_cmd(c, tables) {
+		const char *w = c->summary;
+		char name[64];
+		int col = indent;
+
+		if (object && strcmp(c->object, object) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%s%s%s %s", c->object,
+			 c->verb ? " " : "", c->verb ? c->verb : "",
+			 c->args_doc ? c->args_doc : "");
+		fprintf(f, "  %-18s", name);
+		while (*w) {
+			int len = (int)strcspn(w, " ");
+
+			if (col > indent && col + 1 + len > width) {
+				fprintf(f, "\n%*s", indent - 1, "");
+				col = indent - 1;
+			}
+			fprintf(f, " %.*s", len, w);
+			col += 1 + len;
+			w += len;
+			w += strspn(w, " ");
+		}
+		fputc('\n', f);
+	}
+}
+
+static char *commands_doc(const char *prog, const struct cli_cmd *const *tables,
+			  const char *doc)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
-	fprintf(f, "%s\v" "Commands:\n", doc);
-	for_each_cmd(c, tables) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "%s%s%s %s", c->object,
-			 c->verb ? " " : "", c->verb ? c->verb : "",
-			 c->args_doc ? c->args_doc : "");
-		fprintf(f, "  %-18s %s\n", name, c->summary);
-	}
+	fprintf(f, "%s\v", doc);
+	list_commands(f, tables, NULL);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n\n%s\n",
 		prog, CLI_EXIT_CODES_DOC);
 	fclose(f);
@@ -362,6 +392,25 @@ static int parse_args(struct cli *cli, const struct argp *argp, int argc, char *
 	return rc;
 }
 
+static bool asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?"))
+			return true;
+	return false;
+}
+
+/* "upcallctl cpu --help": the commands of that object. */
+static int object_help(struct cli *cli, const struct cli_cmd *const *tables,
+		       const char *object)
+{
+	printf("Usage: %s %s VERB [OPTION...] [ARGS...]\n\n", cli->prog, object);
+	list_commands(stdout, tables, object);
+	printf("\nRun '%s %s VERB --help' for a command's options,\n"
+	       "'%s --help' for the global ones.\n", cli->prog, object, cli->prog);
+	return EXIT_DONE;
+}
+
 static error_t quiet_parse(int key, char *arg, struct argp_state *state)
 {
 	return key == ARGP_KEY_ARG ? 0 : global_parse(key, arg, state);
@@ -391,6 +440,8 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 					      n ? ", " : "", last);
 		last = c->verb;
 	}
+	if (last && !verb && asks_help(argc, argv))
+		return object_help(cli, tables, object);
 	if (!last)
 		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s%s%s\" (see '%s --help')",
 				object, verb ? " " : "", verb ? verb : "", cli->prog);

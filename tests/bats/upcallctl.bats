@@ -177,6 +177,32 @@ assert "Invalid argument" in o["error"], o
 	assert_success
 	assert_output --partial "--irq=N"
 	assert_output --partial "--timeout=SECONDS"
+	# an object alone lists its verbs
+	run "$UPCALLCTL" cpu --help
+	assert_success
+	assert_line --index 0 "Usage: upcallctl cpu VERB [OPTION...] [ARGS...]"
+	assert_line --regexp '^  cpu add N +Bring N vCPUs online'
+	assert_line --regexp '^  cpu del N +Take N vCPUs offline'
+	refute_line --partial "mem add"
+}
+
+@test "--help wraps a long command summary under itself, within 79 columns" {
+	local prog
+	for prog in "$UPCALLCTL" "$B/vcpuctl" "$B/memctl"; do
+		run "$prog" --help
+		assert_success
+		# the block between "Commands:" and the blank line after it
+		run bash -c '"$1" --help | sed -n "/^Commands:/,/^\$/p" | sed "1d;\$d"' _ "$prog"
+		assert_success
+		[ "${#lines[@]}" -ge 3 ] || fail "$prog --help lists no commands: $output"
+		run grep -nvE '^  [a-z]|^ {21}[^ ]' <<<"$output"
+		assert_failure 1
+		run grep -nE '^.{80}' <<<"$output"
+		assert_failure 1
+	done
+	run "$UPCALLCTL" --help
+	assert_line --regexp '^  cpu add N +Bring N vCPUs online .*[^ ]$'
+	assert_line --regexp '^ {21}[a-z(].*\)$'
 }
 
 # Every argument is validated before anything is sent.
