@@ -236,32 +236,28 @@ const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 	return NULL;
 }
 
-/*
- * "  cpu add N          Bring N vCPUs online ...", the summary wrapped
- * under itself: argp would wrap it to the first column.
- */
-static void list_commands(FILE *f, const struct cli_cmd *const *tables,
-			  const char *object)
+int cli_list_commands(FILE *f, const struct cli_cmd *const *tables, const char *object)
 {
-	const int indent = 21, width = 79;
+	const int indent = 21, width = 78;	/* argp wraps at 79 */
 	const struct cli_cmd *c;
+	int n = 0;
 
-	fputs("Commands:\n", f);
 	for_each_cmd(c, tables) {
 		const char *w = c->summary;
 		char name[64];
-		int col = indent;
+		int col;
 
 		if (object && strcmp(c->object, object) != 0)
 			continue;
+		n++;
 		snprintf(name, sizeof(name), "%s%s%s %s", c->object,
 			 c->verb ? " " : "", c->verb ? c->verb : "",
 			 c->args_doc ? c->args_doc : "");
-		fprintf(f, "  %-18s", name);
+		col = fprintf(f, "  %-*s", indent - 3, name);
 		while (*w) {
 			int len = (int)strcspn(w, " ");
 
-			if (col > indent && col + 1 + len > width) {
+			if (col >= indent && col + 1 + len > width) {
 				fprintf(f, "\n%*s", indent - 1, "");
 				col = indent - 1;
 			}
@@ -272,6 +268,7 @@ static void list_commands(FILE *f, const struct cli_cmd *const *tables,
 		}
 		fputc('\n', f);
 	}
+	return n;
 }
 
 static char *commands_doc(const char *prog, const struct cli_cmd *const *tables,
@@ -283,8 +280,8 @@ static char *commands_doc(const char *prog, const struct cli_cmd *const *tables,
 
 	if (!f)
 		return NULL;
-	fprintf(f, "%s\v", doc);
-	list_commands(f, tables, NULL);
+	fprintf(f, "%s\v" "Commands:\n", doc);
+	cli_list_commands(f, tables, NULL);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n\n%s\n",
 		prog, CLI_EXIT_CODES_DOC);
 	fclose(f);
@@ -404,8 +401,8 @@ static bool asks_help(int argc, char **argv)
 static int object_help(struct cli *cli, const struct cli_cmd *const *tables,
 		       const char *object)
 {
-	printf("Usage: %s %s VERB [OPTION...] [ARGS...]\n\n", cli->prog, object);
-	list_commands(stdout, tables, object);
+	printf("Usage: %s %s VERB [OPTION...] [ARGS...]\n\nCommands:\n", cli->prog, object);
+	cli_list_commands(stdout, tables, object);
 	printf("\nRun '%s %s VERB --help' for a command's options,\n"
 	       "'%s --help' for the global ones.\n", cli->prog, object, cli->prog);
 	return EXIT_DONE;

@@ -108,6 +108,13 @@ const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 				  const char *object, const char *verb,
 				  bool *two_words);
 
+/*
+ * "  cpu add N          Bring N vCPUs online ...", one line per command
+ * (of @object only, if not NULL), each summary wrapped under itself within
+ * 79 columns.  Returns how many.
+ */
+int cli_list_commands(FILE *f, const struct cli_cmd *const *tables, const char *object);
+
 /* Open (or reuse) the session for the --vm target. */
 int cli_session(struct cli *cli, struct upcall_session **out);
 

@@ -56,20 +56,8 @@ static error_t switch_parse(int key, char *arg, struct argp_state *state)
 /* The commands (of @object only, if not NULL); returns how many. */
 static int list_commands(const char *object)
 {
-	const struct cli_cmd *c;
-	int n = 0;
+	int n = cli_list_commands(stdout, (const struct cli_cmd *const *)shell.tables, object);
 
-	for_each_cmd(c, (const struct cli_cmd *const *)shell.tables) {
-		char name[64];
-
-		if (object && strcmp(c->object, object) != 0)
-			continue;
-		n++;
-
-		snprintf(name, sizeof(name), "%s%s%s %s", c->object, c->verb ? " " : "",
-			 c->verb ? c->verb : "", c->args_doc ? c->args_doc : "");
-		printf("  %-24s %s\n", name, c->summary);
-	}
 	if (n)
 		printf("\nType 'help COMMAND' for a command's options.\n");
 	return n;
