@@ -32,11 +32,27 @@ enum upcall_status upcall_fail(struct upcall_session *s, enum upcall_status st,
 	return st;
 }
 
+/* What upcall_target_parse would have accepted, for hand-built targets. */
+static bool target_ok(const struct upcall_target *t)
+{
+	if (t->port > UPCALL_MAX_PORT)
+		return false;
+	if (t->transport == UPCALL_TRANSPORT_VSOCK)
+		return t->cid != 0 && t->cid != 2 && t->cid != UINT32_MAX;
+	return t->transport == UPCALL_TRANSPORT_UNIX && t->path[0] &&
+	       memchr(t->path, '\0', sizeof(t->path));
+}
+
 UPCALL_EXPORT
 struct upcall_session *upcall_session_new(const struct upcall_target *t)
 {
-	struct upcall_session *s = calloc(1, sizeof(*s));
+	struct upcall_session *s;
 
+	if (!target_ok(t)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->target = *t;
@@ -204,7 +220,12 @@ static enum upcall_status connect_waiting(struct upcall_session *s)
 		st = connect_once(s);
 		if (st != UPCALL_ERR_UNREACHABLE || !s->retryable)
 			break;
-		gave_up = upcall_now_ns() >= until || (s->interrupt && *s->interrupt);
+		if (s->interrupt && *s->interrupt) {
+			st = upcall_fail(s, UPCALL_ERR_CANCELLED,
+					 "interrupted while waiting for the guest");
+			break;
+		}
+		gave_up = upcall_now_ns() >= until;
 		if (gave_up)
 			break;
 		if (s->target.transport == UPCALL_TRANSPORT_UNIX &&

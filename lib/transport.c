@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -33,9 +34,15 @@ static int remaining_ms(uint64_t deadline_ns)
 	return (int)((deadline_ns - now + 999999) / 1000000);
 }
 
+static bool interrupted(const struct upcall_session *s)
+{
+	return s->interrupt && *s->interrupt;
+}
+
 /*
- * Wait for @events.  Returns UPCALL_OK when ready; on a signal, returns
- * CANCELLED if the caller's flag is raised, else keeps waiting.
+ * Wait for @events.  Returns UPCALL_OK when ready, CANCELLED once the
+ * caller's flag is up (looked at before each wait, as the signal that
+ * raised it may have come while no poll() was waiting).
  */
 static enum upcall_status wait_fd(struct upcall_session *s, short events,
 				  uint64_t deadline_ns, const char *what)
@@ -46,19 +53,17 @@ static enum upcall_status wait_fd(struct upcall_session *s, short events,
 		int ms = remaining_ms(deadline_ns);
 		int n;
 
+		if (interrupted(s))
+			return upcall_fail(s, UPCALL_ERR_CANCELLED, "interrupted %s", what);
 		if (ms == 0)
 			return upcall_fail(s, UPCALL_ERR_TIMEOUT,
 					   "timed out after %gs %s", secs(s->timeout_ms), what);
 		n = poll(&pfd, 1, ms);
 		if (n > 0)
 			return UPCALL_OK;
-		if (n == 0)
-			continue;	/* re-check the clock, then fail */
-		if (errno != EINTR)
+		if (n < 0 && errno != EINTR)
 			return upcall_fail(s, UPCALL_ERR_SYSTEM, "poll failed %s: %s",
 					   what, strerror(errno));
-		if (s->interrupt && *s->interrupt)
-			return upcall_fail(s, UPCALL_ERR_CANCELLED, "interrupted %s", what);
 	}
 }
 
@@ -177,6 +182,9 @@ static enum upcall_status finish_connect(struct upcall_session *s,
 	/* A Unix listener with a full backlog says EAGAIN: try again shortly. */
 	while (connect(s->fd, sa, salen) < 0) {
 		if (errno == EAGAIN && sa->sa_family == AF_UNIX) {
+			if (interrupted(s))
+				return upcall_fail(s, UPCALL_ERR_CANCELLED,
+						   "interrupted connecting to %s", where);
 			if (remaining_ms(deadline_ns) == 0)
 				return upcall_fail(s, UPCALL_ERR_TIMEOUT,
 						   "timed out after %gs connecting to %s (listen backlog full)",
@@ -195,6 +203,9 @@ static enum upcall_status finish_connect(struct upcall_session *s,
 		return st;
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		err = errno;
+	if (err == ETIMEDOUT)	/* vsock's own timer, set to our deadline */
+		return upcall_fail(s, UPCALL_ERR_TIMEOUT, "timed out after %gs connecting to %s",
+				   secs(s->timeout_ms), where);
 	return err ? connect_failed(s, err, where) : UPCALL_OK;
 }
 
@@ -222,6 +233,7 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 	char line[UPCALL_OK_LINE_MAX + 1], req[32];
 	enum upcall_status st = UPCALL_OK;
 	uint32_t host_port;
+	bool unended;
 	size_t len = 0;
 	int n;
 
@@ -252,11 +264,12 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 	if (upcall_parse_ok_line(line, len, &host_port) == 0)
 		return UPCALL_OK;
 
+	unended = line[len - 1] != '\n';
 	line[strcspn(line, "\r\n")] = '\0';
 	for (char *c = line; *c; c++)
 		if (*c < 0x20 || *c > 0x7e)
 			*c = '?';
-	if (len == UPCALL_OK_LINE_MAX)
+	if (len == UPCALL_OK_LINE_MAX && unended)
 		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
 				   "VMM's answer to CONNECT %" PRIu32 " exceeds %d bytes without a newline: \"%.16s...\"",
 				   s->target.port, UPCALL_OK_LINE_MAX, line);
@@ -273,13 +286,25 @@ static enum upcall_status open_vsock(struct upcall_session *s,
 		.svm_cid = s->target.cid,
 		.svm_port = s->target.port,
 	};
+	struct timeval tv;
 	char where[48];
+	int ms;
 
 	snprintf(where, sizeof(where), "vsock CID %" PRIu32 " port %" PRIu32,
 		 s->target.cid, s->target.port);
 	s->fd = open_socket(AF_VSOCK);
-	if (s->fd < 0)
+	if (s->fd < 0 && (errno == EAFNOSUPPORT || errno == ENODEV || errno == EADDRNOTAVAIL))
 		return connect_failed(s, errno, where);
+	if (s->fd < 0)
+		return upcall_fail(s, UPCALL_ERR_SYSTEM, "socket(AF_VSOCK) failed: %s",
+				   strerror(errno));
+	/* vsock gives up on a connect after 2 s of its own unless told otherwise */
+	ms = remaining_ms(deadline_ns);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (setsockopt(s->fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0)
+		return upcall_fail(s, UPCALL_ERR_SYSTEM, "setting the vsock connect timeout failed: %s",
+				   strerror(errno));
 	return finish_connect(s, (struct sockaddr *)&svm, sizeof(svm), where,
 			      deadline_ns);
 }

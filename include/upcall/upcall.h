@@ -69,6 +69,11 @@ typedef void (*upcall_frame_fn)(void *data, bool tx, const uint8_t *frame,
 
 struct upcall_session;
 
+/*
+ * NULL with errno EINVAL for a target upcall_target_parse would refuse
+ * (an unterminated or empty path, port above 1024, CID 0, 2 or -1), or
+ * ENOMEM.  Port 0 means UPCALL_DEFAULT_PORT.
+ */
 struct upcall_session *upcall_session_new(const struct upcall_target *t);
 void upcall_session_free(struct upcall_session *s);
 
@@ -77,9 +82,11 @@ void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch);
 void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
 				   void *data);
 /*
- * When a signal interrupts a wait and *flag is non-zero, the request is
- * abandoned with UPCALL_ERR_CANCELLED and the connection closed (a late reply
- * would otherwise be read as the answer to the next request).
+ * Once *flag is non-zero (a signal handler raises it; it is looked at
+ * before each wait and whenever a signal cuts one short), the request or
+ * the wait for a booting guest is abandoned with UPCALL_ERR_CANCELLED and
+ * the connection closed (a late reply would otherwise be read as the
+ * answer to the next request).
  */
 void upcall_session_set_interrupt(struct upcall_session *s,
 				  volatile sig_atomic_t *flag);

@@ -118,16 +118,21 @@ struct upcall_mem_list {
 };
 
 /* Layout checks: these are the wire, not an implementation detail. */
-_Static_assert(sizeof(struct upcall_msg_header) == 16, "header is 16 bytes");
-_Static_assert(sizeof(struct upcall_cpu_x86) == 258, "x86 cpu payload is 258 bytes");
-_Static_assert(sizeof(struct upcall_cpu_arm64) == 1, "arm64 cpu payload is 1 byte");
-_Static_assert(sizeof(struct upcall_mem) == 16, "mem payload is 16 bytes");
-_Static_assert(sizeof(struct upcall_mmio) == 24, "mmio payload is 24 bytes");
-_Static_assert(sizeof(struct upcall_pci) == 2, "pci payload is 2 bytes");
-_Static_assert(sizeof(struct upcall_reply_head) == 20, "reply payload starts at 20");
-_Static_assert(sizeof(struct upcall_cpu_reply) == 4, "cpu reply payload is 4 bytes");
-_Static_assert(sizeof(struct upcall_cpu_list) == 260, "cpu list is 260 bytes");
-_Static_assert(sizeof(struct upcall_mem_list) <= UPCALL_REPLY_PAYLOAD_MAX, "mem list fits a frame");
+#ifdef __cplusplus
+#define UPCALL_STATIC_ASSERT static_assert
+#else
+#define UPCALL_STATIC_ASSERT _Static_assert
+#endif
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_msg_header) == 16, "header is 16 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_x86) == 258, "x86 cpu payload is 258 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_arm64) == 1, "arm64 cpu payload is 1 byte");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_mem) == 16, "mem payload is 16 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_mmio) == 24, "mmio payload is 24 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_pci) == 2, "pci payload is 2 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_reply_head) == 20, "reply payload starts at 20");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_reply) == 4, "cpu reply payload is 4 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_list) == 260, "cpu list is 260 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_mem_list) <= UPCALL_REPLY_PAYLOAD_MAX, "mem list fits a frame");
 
 /* The protocol's name of @type ("ADD_CPU"), or NULL for an unknown type. */
 static inline const char *upcall_msg_name(__u32 type)

@@ -96,6 +96,40 @@ man_example() {
 	stop_stub
 }
 
+@test "install: a C++ program includes the public header and links the library" {
+	command -v g++ >/dev/null || skip "g++ is not installed (build-essential, scripts/deps test)"
+	install_to PREFIX=/usr DESTDIR="$STAGE"
+	cat >"$BATS_TEST_TMPDIR/ping.cc" <<-'EOF'
+		#include <cstdio>
+		#include <upcall/upcall.h>
+
+		int main(int argc, char **argv)
+		{
+			struct upcall_target t;
+			char err[256];
+
+			if (argc != 2 || upcall_target_parse(argv[1], 0, &t, err, sizeof(err)))
+				return 64;
+			struct upcall_session *s = upcall_session_new(&t);
+			enum upcall_status st = upcall_connect(s);
+
+			std::printf("%s\n", st == UPCALL_OK ? "connected" : upcall_errmsg(s));
+			upcall_session_free(s);
+			return st;
+		}
+	EOF
+	export PKG_CONFIG_PATH=$STAGE/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$STAGE
+	# shellcheck disable=SC2046
+	run g++ -std=c++11 -Wall -Wextra -Werror -o "$BATS_TEST_TMPDIR/ping" "$BATS_TEST_TMPDIR/ping.cc" \
+		$(pkg-config --cflags --libs libupcall)
+	assert_success
+	start_stub
+	LD_LIBRARY_PATH=$STAGE/usr/lib run "$BATS_TEST_TMPDIR/ping" "$SOCK"
+	assert_success
+	assert_output "connected"
+	stop_stub
+}
+
 @test "install: PREFIX decides the paths, also in libupcall.pc" {
 	install_to PREFIX=/opt/upcall DESTDIR="$STAGE"
 	[ -x "$STAGE/opt/upcall/bin/upcallctl" ]

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Sessions against a scripted guest: how its reply codes are reported. */
 #include <endian.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,90 @@ static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
 	return st;
 }
 
+/* A guest that takes the connection and never answers. */
+static pid_t silent_guest(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd, fd;
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	unlink(sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		fd = accept(lfd, NULL, NULL);
+		sleep(10);
+		_exit(fd < 0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* A flag raised while no signal is cutting a wait short still cancels. */
+static void test_interrupt_flag(void)
+{
+	volatile sig_atomic_t flag = 1;
+	struct upcall_session *s;
+	struct upcall_target t;
+	enum upcall_status st;
+	uint64_t t0;
+	char err[128];
+	pid_t pid = silent_guest();
+
+	if (pid < 0 || upcall_target_parse(sock, 0, &t, err, sizeof(err)) ||
+	    !(s = upcall_session_new(&t))) {
+		ok(0, "set up a silent guest");
+		return;
+	}
+	upcall_session_set_timeout(s, 3000);
+	upcall_session_set_interrupt(s, &flag);
+	t0 = upcall_now_ns();
+	st = upcall_add_pci(s, 0, 0x18, NULL);
+	is_int(st, UPCALL_ERR_CANCELLED, "flag already up: cancelled (%s)", upcall_errmsg(s));
+	ok(upcall_now_ns() - t0 < 1000000000ull, "at once, not at the 3 s timeout");
+	upcall_session_free(s);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* waiting for a guest that is not there yet */
+	unlink(sock);
+	s = upcall_session_new(&t);
+	upcall_session_set_wait(s, 3000);
+	upcall_session_set_interrupt(s, &flag);
+	t0 = upcall_now_ns();
+	st = upcall_connect(s);
+	is_int(st, UPCALL_ERR_CANCELLED, "flag up during --wait: cancelled (%s)", upcall_errmsg(s));
+	ok(!strstr(upcall_errmsg(s), "still, after waiting"), "and not called a wait that ran out");
+	ok(upcall_now_ns() - t0 < 1000000000ull, "at once, not after the 3 s wait");
+	upcall_session_free(s);
+}
+
+/* Hand-built targets that the parser would refuse are refused here too. */
+static void test_bad_targets(void)
+{
+	struct upcall_target t = { .transport = UPCALL_TRANSPORT_UNIX };
+
+	memset(t.path, 'a', sizeof(t.path));
+	errno = 0;
+	ok(!upcall_session_new(&t) && errno == EINVAL, "unterminated path: EINVAL");
+	t.path[0] = '\0';
+	ok(!upcall_session_new(&t) && errno == EINVAL, "empty path: EINVAL");
+	snprintf(t.path, sizeof(t.path), "/run/vm.sock");
+	t.port = 1025;
+	ok(!upcall_session_new(&t) && errno == EINVAL, "port 1025: EINVAL");
+	t = (struct upcall_target){ .transport = UPCALL_TRANSPORT_VSOCK, .cid = 2 };
+	ok(!upcall_session_new(&t) && errno == EINVAL, "CID 2 (the host): EINVAL");
+	t.cid = 3;
+	struct upcall_session *s = upcall_session_new(&t);
+
+	ok(s && upcall_session_target(s)->port == UPCALL_DEFAULT_PORT,
+	   "CID 3, port 0: accepted, default port");
+	upcall_session_free(s);
+}
+
 int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
@@ -99,6 +185,8 @@ int main(void)
 	is_int(add_mem_replied(INT32_MIN, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
 	       "ret INT32_MIN: protocol error");
 	ok(strstr(msg, "-2147483648 (not a negative errno)"), "says so: %s", msg);
+	test_interrupt_flag();
+	test_bad_targets();
 
 	unlink(sock);
 	rmdir(dir);
