@@ -16,7 +16,7 @@ static int parse_u32(const char *s, uint32_t *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);	/* CIDs and ports are decimal */
 	if (errno || *end || v > UINT32_MAX)
 		return -1;
 	*out = (uint32_t)v;

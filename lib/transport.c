@@ -177,6 +177,7 @@ static enum upcall_status finish_connect(struct upcall_session *s,
 {
 	enum upcall_status st;
 	socklen_t elen = sizeof(int);
+	char what[96];
 	int err = 0;
 
 	/* A Unix listener with a full backlog says EAGAIN: try again shortly. */
@@ -198,14 +199,15 @@ static enum upcall_status finish_connect(struct upcall_session *s,
 	}
 	if (sa->sa_family == AF_UNIX)
 		return UPCALL_OK;
-	st = wait_fd(s, POLLOUT, deadline_ns, "connecting");
+	snprintf(what, sizeof(what), "connecting to %s", where);
+	st = wait_fd(s, POLLOUT, deadline_ns, what);
 	if (st)
 		return st;
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		err = errno;
 	if (err == ETIMEDOUT)	/* vsock's own timer, set to our deadline */
-		return upcall_fail(s, UPCALL_ERR_TIMEOUT, "timed out after %gs connecting to %s",
-				   secs(s->timeout_ms), where);
+		return upcall_fail(s, UPCALL_ERR_TIMEOUT, "timed out after %gs %s",
+				   secs(s->timeout_ms), what);
 	return err ? connect_failed(s, err, where) : UPCALL_OK;
 }
 

@@ -12,6 +12,14 @@
 
 #include "cli.h"
 
+/* Decimal, or hexadecimal after 0x: never octal, so 010 is ten. */
+static unsigned long long strtou_dec_hex(const char *s, char **end)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+	return strtoull(s, end, hex ? 16 : 10);
+}
+
 int parse_u64(const char *s, uint64_t *v, char *err, size_t errlen)
 {
 	char *end;
@@ -22,7 +30,7 @@ int parse_u64(const char *s, uint64_t *v, char *err, size_t errlen)
 		return -1;
 	}
 	errno = 0;
-	x = strtoull(s, &end, 0);
+	x = strtou_dec_hex(s, &end);
 	if (errno == ERANGE) {
 		snprintf(err, errlen, "\"%s\" does not fit 64 bits", s);
 		return -1;
@@ -63,7 +71,7 @@ int parse_size(const char *s, uint64_t *v, char *err, size_t errlen)
 		return -1;
 	}
 	errno = 0;
-	x = strtoull(s, &end, 0);
+	x = strtou_dec_hex(s, &end);
 	shift = errno ? -1 : suffix_shift(end);
 	if (shift < 0) {
 		snprintf(err, errlen, "\"%s\" is not a size (e.g. 128M, 1G, 0x8000000)", s);

@@ -194,14 +194,12 @@ static int run_quit(struct cli *cli, void *args)
 /* ADD_CPU, add_cpu, 7, 0x100 or TYPE_0x1234. */
 static int parse_type(const char *s, uint32_t *type)
 {
-	char name[32], *end;
+	char name[32], err[80];
 	unsigned long v;
 
 	if (strncasecmp(s, "TYPE_", 5) == 0)
 		s += 5;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (isdigit((unsigned char)*s) && !*end && !errno && v <= UINT32_MAX) {
+	if (!parse_uint(s, 0, UINT32_MAX, &v, "type", err, sizeof(err))) {
 		*type = (uint32_t)v;
 		return 0;
 	}

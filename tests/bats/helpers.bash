@@ -4,6 +4,8 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 B=${UPCALL_BUILD:-$BATS_TEST_DIRNAME/../../build}
+# State records stay with the test, not in /run/upcall.
+export UPCALL_STATE_DIR=$BATS_TEST_TMPDIR/state
 UPCALLCTL=$B/upcallctl
 STUB=$B/upcall-stub
 

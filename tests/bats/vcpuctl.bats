@@ -153,6 +153,19 @@ teardown() { stop_stub; }
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 
+@test "numbers are decimal or 0x hex, never octal: 010 is ten" {
+	write_inventory "max_vcpu_count: 16"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 16
+	run vcpu sync --apic-ids 0,010,0xb
+	assert_success
+	assert_equal "$(record_cpus)" "0,10,11"
+	run vcpu sync --apic-ids 0,09
+	assert_success
+	assert_equal "$(record_cpus)" "0,9"
+	run "$UPCALLCTL" --vm vsock:010 -t 0.5 ping
+	assert_output --partial "vsock CID 10 port 219"
+}
+
 @test "upcallctl cpu add picks free IDs from the record vcpuctl keeps" {
 	write_inventory "max_vcpu_count: 8"
 	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
