@@ -89,6 +89,9 @@ static int take_lock(struct vm_record *r)
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
 					r->e->label, strerror(errno));
+		if (r->cli->interrupt && *r->cli->interrupt)
+			return cli_fail(r->cli, EXIT_CANCELLED,
+					"interrupted waiting for the lock on VM %s", r->e->label);
 		if (now_ms() > deadline)
 			return cli_fail(r->cli, EXIT_TIMEOUT,
 					"timed out waiting for the lock on VM %s: another operation on it is still running",

@@ -204,7 +204,6 @@ static int run_line(struct cli *cli, const char *line)
 	restore_globals(cli);
 	if (!is_shell_cmd(argv[1]))
 		shell_note_drop(cli);
-	interrupted = 0;
 	rc = cli_main(cli, (const struct cli_cmd *const *)shell.tables, upcallctl_doc,
 		      argc, argv);
 	if (shell.timing)
@@ -355,7 +354,8 @@ static int script(struct cli *cli, bool keep_going)
 	size_t size = 0;
 	int first = EXIT_DONE, rc;
 
-	while (!shell.quit && getline(&line, &size, stdin) >= 0) {
+	/* a Ctrl-C between two lines stops the script as well as one in a wait */
+	while (!shell.quit && !interrupted && getline(&line, &size, stdin) >= 0) {
 		rc = run_line(cli, line);
 		if (rc && !first)
 			first = rc;

@@ -67,6 +67,45 @@ script() {
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 
+@test "shell script: Ctrl-C stops it, even with -k, wherever it lands" {
+	SCRIPT=$BATS_TEST_TMPDIR/ops.txt
+	for _ in $(seq 2000); do printf 'cpu add 1\ncpu del 1\n'; done > "$SCRIPT"
+	"$UPCALLCTL" shell -k --vm "$SOCK" < "$SCRIPT" > /dev/null 2>&1 3>&- &
+	local pid=$! rc=0
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 130
+	[ "$(stub_state requests)" -lt 4000 ] || fail "all 4000 lines ran after Ctrl-C"
+}
+
+@test "shell script: Ctrl-C while waiting for another tool's lock is 130 at once" {
+	ctl cpu add 1
+	local lock
+	lock=$(echo "$UPCALL_STATE_DIR"/*.lock)
+	[ -f "$lock" ]
+	flock "$lock" sleep 10 3>&- &
+	local holder=$! pid rc=0 t0
+	sleep 0.2
+	echo 'cpu add 1' > "$BATS_TEST_TMPDIR/ops.txt"
+	# the lock is waited for up to four timeouts: 8 s here
+	"$UPCALLCTL" shell -t 2 --vm "$SOCK" < "$BATS_TEST_TMPDIR/ops.txt" \
+		> "$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	pid=$!
+	sleep 0.5
+	t0=$(now_ms)
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	ELAPSED_MS=$(($(now_ms) - t0))
+	kill "$holder"
+	wait "$holder" || true
+	assert_equal "$rc" 130
+	assert_took_at_most 1000
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --regexp "^upcallctl: interrupted waiting for the lock on VM .*vm\.sock$"
+	assert_equal "$(stub_state cpus)" "0,1"
+}
+
 @test "shell script: options on a line apply to that line only" {
 	script 'cpu add 1 -o json' 'cpu add 1 --apic-ids 2' '-o json status'
 	shell_script
