@@ -15,6 +15,18 @@ int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	return rc ? rc : record_refresh(r, s, cpus, mem);
 }
 
+/*
+ * The pending mark says a request may have reached the guest.  Connect
+ * first, so that a guest that cannot be reached leaves no mark.
+ */
+static int mark_pending(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+			const char *what)
+{
+	enum upcall_status st = upcall_connect(s);
+
+	return st ? cli_finish(cli, st) : record_save(r, what);
+}
+
 /* Did a reply say what happened?  Otherwise the outcome is unknown. */
 static bool replied(enum upcall_status st)
 {
@@ -85,7 +97,7 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 
 	format_id_list(c->ids, c->n, list, sizeof(list));
 	snprintf(what, sizeof(what), "%s vCPUs %s", c->add ? "add" : "remove", list);
-	if ((rc = record_save(r, what)))
+	if ((rc = mark_pending(cli, r, s, what)))
 		return rc;
 	memcpy(req.apic_ids, c->ids, c->n);
 	memset(&rp, 0, sizeof(rp));
@@ -113,7 +125,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 
 	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
 		 add ? "add" : "remove", base, size);
-	if ((rc = record_save(r, what)))
+	if ((rc = mark_pending(cli, r, s, what)))
 		return rc;
 	memset(&rp, 0, sizeof(rp));
 	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);

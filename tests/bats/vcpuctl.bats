@@ -100,6 +100,22 @@ teardown() { stop_stub; }
 	assert_line --partial "web1: 1 vCPU online (APIC ID 0), max 8; from the record"
 }
 
+@test "a guest that cannot be reached leaves no pending mark" {
+	write_inventory "max_vcpu_count: 8" "memory:" "  regions:" "    - {base: 0x100000000, size: 1G}"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	vcpu set-count 2
+	stop_stub
+	run vcpu set-count 3
+	assert_failure 69
+	run "$MEMCTL" --config "$INV" --vm web1 add 128M
+	assert_failure 69
+	refute grep -q '^pending:' "$RECORD"
+	start_stub --no-query --boot-vcpus 2 --max-vcpus 8
+	run vcpu get
+	assert_success
+	refute_output --partial "interrupted"
+}
+
 @test "vcpuctl: a recreated socket resets the record to the boot state" {
 	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
 	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
