@@ -109,6 +109,11 @@ teardown() { stop_stub; }
 	assert_failure 69
 	run "$MEMCTL" --config "$INV" --vm web1 add 128M
 	assert_failure 69
+	# upcallctl asks the guest nothing before its request
+	run "$UPCALLCTL" --config "$INV" --vm web1 cpu add 1
+	assert_failure 69
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x100000000
+	assert_failure 69
 	refute grep -q '^pending:' "$RECORD"
 	start_stub --no-query --boot-vcpus 2 --max-vcpus 8
 	run vcpu get
