@@ -56,8 +56,6 @@ static error_t cpu_parse(int key, char *arg, struct argp_state *state)
 		if (a->count && a->nids && a->nids != a->count)
 			argp_error(state, "count %u does not match the %u APIC IDs given",
 				   a->count, a->nids);
-		if (a->nids && p->cli->arch == UPCALL_ARCH_AARCH64)
-			argp_error(state, "--apic-ids applies to x86_64 guests only (aarch64 sends a count)");
 		return 0;
 	default:
 		return parse_count_key(key, arg, state, &a->count);
@@ -82,6 +80,26 @@ static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_chang
 			c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
 }
 
+/* --apic-ids: x86_64 only (the inventory may say aarch64), and this VM's IDs. */
+static int given_ids(struct cli *cli, const struct vm_record *r, const struct cpu_args *a,
+		     struct cpu_change *c)
+{
+	uint8_t valid[UPCALL_MAX_APIC_IDS];
+	unsigned int nvalid = vm_valid_ids(r->e, valid);
+
+	if (cli->arch == UPCALL_ARCH_AARCH64)
+		return cli_fail(cli, EXIT_USAGE,
+				"--apic-ids applies to x86_64 guests only (VM %s is aarch64, which takes a count)",
+				r->e->label);
+	for (unsigned int i = 0; i < a->nids; i++)
+		if (!memchr(valid, a->ids[i], nvalid))
+			return cli_fail(cli, EXIT_USAGE,
+					"VM %s: APIC ID %u is not one of its vCPUs' IDs (see its topology and max_vcpu_count)",
+					r->e->label, a->ids[i]);
+	memcpy(c->ids, a->ids, a->nids);
+	return EXIT_DONE;
+}
+
 static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 {
 	struct cpu_change c = { .add = add, .n = a->count, .apic_ver = a->apic_ver };
@@ -96,7 +114,7 @@ static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 		cli->entry->boot_vcpus = a->boot_vcpus;
 	rc = hp_begin(cli, &r, s, false, false);
 	if (!rc && a->nids)
-		memcpy(c.ids, a->ids, a->nids);
+		rc = given_ids(cli, &r, a, &c);
 	else if (!rc)
 		rc = pick_ids(cli, &r, &c);
 	if (!rc)

@@ -187,6 +187,25 @@ teardown() { stop_stub; }
 	assert_output --partial "vsock CID 10 port 219"
 }
 
+@test "upcallctl cpu --apic-ids: only the VM's own IDs, and only on x86_64" {
+	write_inventory "max_vcpu_count: 2"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	run "$UPCALLCTL" --config "$INV" --vm web1 cpu add 2 --apic-ids 40,41
+	assert_failure 64
+	assert_output "upcallctl: VM web1: APIC ID 40 is not one of its vCPUs' IDs (see its topology and max_vcpu_count)"
+	write_inventory "max_vcpu_count: 2" "arch: aarch64"
+	run "$UPCALLCTL" --config "$INV" --vm web1 cpu add 1 --apic-ids 1
+	assert_failure 64
+	assert_output "upcallctl: --apic-ids applies to x86_64 guests only (VM web1 is aarch64, which takes a count)"
+	run "$UPCALLCTL" --arch aarch64 --vm "$SOCK" cpu add 1 --apic-ids 1
+	assert_failure 64
+	assert_equal "$(stub_state requests)" "0"
+	write_inventory "max_vcpu_count: 2"
+	run "$UPCALLCTL" --config "$INV" --vm web1 cpu add 1 --apic-ids 1
+	assert_success
+	assert_equal "$(record_cpus)" "0,1"
+}
+
 @test "upcallctl cpu add picks free IDs from the record vcpuctl keeps" {
 	write_inventory "max_vcpu_count: 8"
 	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
