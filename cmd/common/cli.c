@@ -607,6 +607,48 @@ void cli_set(struct cli *cli, const char *key, json_t *value)
 		json_decref(value);
 }
 
+/* The length of the UTF-8 sequence at @p that jansson accepts, or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 :
+		   *p >= 0xe0 && *p <= 0xef ? 3 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;	/* overlong, surrogate, above U+10FFFF */
+	return n;
+}
+
+json_t *json_text(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	char *buf, *o;
+
+	if (j || !s || !(buf = malloc(strlen(s) * 3 + 1)))
+		return j;
+	o = buf;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_len(p);
+
+		if (n) {
+			memcpy(o, p, n);
+			p += n;
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			p++;
+			o += 3;
+		}
+	}
+	*o = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
 void cli_say(struct cli *cli, const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -618,10 +660,20 @@ void cli_say(struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (cli->output == OUTPUT_TEXT)
+	if (cli->output == OUTPUT_TEXT) {
 		fprintf(cli->out, "%s\n", msg);
-	else
-		cli_set(cli, "message", json_string(msg));
+	} else {
+		/* a second line joins the first: JSON has one "message" */
+		json_t *prev = cli->result ? json_object_get(cli->result, "message") : NULL;
+		char *both = NULL;
+
+		if (json_is_string(prev) &&
+		    asprintf(&both, "%s\n%s", json_string_value(prev), msg) >= 0) {
+			free(msg);
+			msg = both;
+		}
+		cli_set(cli, "message", json_text(msg));
+	}
 	free(msg);
 }
 
@@ -632,12 +684,12 @@ static void print_json(struct cli *cli, int code, const char *error)
 	if (!o)
 		return;
 	if (cli->command)
-		json_object_set_new(o, "command", json_string(cli->command));
+		json_object_set_new(o, "command", json_text(cli->command));
 	json_object_set_new(o, "ok", json_boolean(code == EXIT_DONE));
 	json_object_set_new(o, "exit_code", json_integer(code));
 	if (error)
-		json_object_set_new(o, "error", json_string(error));
-	json_dumpf(o, cli->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_object_set_new(o, "error", json_text(error));
+	json_dumpf(o, cli->out, CLI_JSON_FLAGS);
 	fputc('\n', cli->out);
 	fflush(cli->out);
 	json_decref(cli->result);
@@ -671,6 +723,6 @@ int cli_finish(struct cli *cli, enum upcall_status st)
 {
 	if (st == UPCALL_OK)
 		return finish(cli, EXIT_DONE, NULL);
-	cli_set(cli, "status", json_string(upcall_status_name(st)));
+	cli_set(cli, "status", json_text(upcall_status_name(st)));
 	return finish(cli, cli_exit_code(st), upcall_errmsg(cli->session));
 }

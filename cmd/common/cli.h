@@ -37,6 +37,8 @@ enum {
 	"done; 3 some failed; all failed: the code they shared, else 4."
 
 enum cli_output { OUTPUT_TEXT, OUTPUT_JSON };
+/* One object a line; 10 digits print 347.386 as such, not 347.38600000000002. */
+#define CLI_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 
 struct cli {
 	const char *prog;
@@ -137,8 +139,12 @@ int parse_id_list(const char *s, uint8_t *ids, unsigned int max,
 int parse_pci_addr(const char *s, uint8_t *bus, uint8_t *devfn, char *err,
 		   size_t errlen);
 void format_size(uint64_t v, char *buf, size_t len);
+/* Room for any list of IDs: "255, " per ID. */
+#define ID_LIST_MAX (UPCALL_MAX_APIC_IDS * 5)
 void format_id_list(const uint8_t *ids, unsigned int n, char *buf, size_t len);
 json_t *json_id_array(const uint8_t *ids, unsigned int n);
+/* @s as a JSON string; bytes that are not UTF-8 become U+FFFD, so no key is lost. */
+json_t *json_text(const char *s);
 
 /*
  * Argp steps that commands of several binaries share.  Each takes its own

@@ -146,9 +146,9 @@ static void print_objects(const struct cli *cli, const char *vm, const char *tex
 		size_t len = strcspn(text, "\n");
 		json_t *o = json_loadb(text, len, 0, NULL), *v = json_object();
 
-		if (json_is_object(o) && v && !json_object_set_new(v, "vm", json_string(vm)) &&
-		    !json_object_update(v, o) && !json_object_set_new(v, "vm", json_string(vm))) {
-			json_dumpf(v, cli->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (json_is_object(o) && v && !json_object_set_new(v, "vm", json_text(vm)) &&
+		    !json_object_update(v, o) && !json_object_set_new(v, "vm", json_text(vm))) {
+			json_dumpf(v, cli->out, CLI_JSON_FLAGS);
 			fputc('\n', cli->out);
 		} else {
 			fprintf(cli->out, "%.*s\n", (int)len, text);
@@ -165,7 +165,7 @@ static void tally(struct fleet *f, const char *vm, int code)
 		f->ok++;
 		return;
 	}
-	json_array_append_new(f->failed, json_string(vm));
+	json_array_append_new(f->failed, json_text(vm));
 	if (json_array_size(f->failed) == 1)
 		f->code = code;
 	else if (f->code != code)

@@ -53,7 +53,7 @@ static unsigned int cpus_done(const struct cpu_change *c, const struct upcall_re
 static void report_cpus(struct cli *cli, const struct cpu_change *c,
 			const struct upcall_reply *rp, bool x86)
 {
-	char list[1024];
+	char list[ID_LIST_MAX];
 
 	cli_set(cli, "requested", json_integer(c->n));
 	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
@@ -79,7 +79,7 @@ static int stale_cpus(struct cli *cli, const struct vm_record *r,
 			return 0;	/* the record did not call them free */
 	if (!c->add || (ret != -EEXIST && ret != -EINVAL))
 		return 0;
-	cli_set(cli, "status", json_string(upcall_status_name(c->st)));
+	cli_set(cli, "status", json_text(upcall_status_name(c->st)));
 	return cli_fail(cli, EXIT_REFUSED,
 			"%s: the record of VM %s is out of date (%san ID it lists as free is already online); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
 			upcall_errmsg(s), r->e->label, ret == -EINVAL ? "if " : "",
@@ -92,7 +92,7 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	struct upcall_cpu_request req = { .count = c->n, .apic_ver = c->apic_ver };
 	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
 	struct upcall_reply rp;
-	char what[1100], list[1024];
+	char what[ID_LIST_MAX + 32], list[ID_LIST_MAX];
 	int rc;
 
 	format_id_list(c->ids, c->n, list, sizeof(list));
@@ -141,7 +141,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		return rc;
 	if (st == UPCALL_ERR_GUEST && !r->from_guest &&
 	    ((add && (rp.ret == -EEXIST || rp.ret == -EBUSY)) || (!add && rp.ret == -ENOENT))) {
-		cli_set(cli, "status", json_string(upcall_status_name(st)));
+		cli_set(cli, "status", json_text(upcall_status_name(st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
 				upcall_errmsg(s), r->e->label, add ? "already has" : "does not have",

@@ -280,7 +280,7 @@ void state_format_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len)
 
 int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 {
-	char dir[PATH_MAX - VM_NAME_MAX - 8], err[PATH_MAX + 200], ids[1024];
+	char dir[PATH_MAX - VM_NAME_MAX - 8], err[PATH_MAX + 200], ids[ID_LIST_MAX];
 	int rc;
 
 	memset(r, 0, sizeof(*r));

@@ -26,7 +26,7 @@ struct vm_state {
 	unsigned int nmem;
 	struct upcall_range mem[UPCALL_MAX_MEM_RANGES];	/* by base */
 	char identity[200];	/* the endpoint the record was written for */
-	char pending[200];	/* an operation whose result is not recorded yet */
+	char pending[UPCALL_MAX_APIC_IDS * 5 + 32];	/* an operation not recorded yet */
 };
 
 struct cli;

@@ -111,10 +111,10 @@ static void report_ranges(struct cli *cli, const struct vm_record *r)
 		total += r->st.mem[i].size;
 	}
 	format_size(total, sz, sizeof(sz));
-	cli_set(cli, "vm", json_string(r->e->label));
+	cli_set(cli, "vm", json_text(r->e->label));
 	cli_set(cli, "ranges", list);
 	cli_set(cli, "total", json_integer((json_int_t)total));
-	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
+	cli_set(cli, "source", json_text(r->from_guest ? "guest" : "record"));
 	if (cli->output == OUTPUT_TEXT) {
 		fprintf(cli->out, "%s: %u hot-added range%s, %s in all; %s\n", r->e->label, r->st.nmem,
 			r->st.nmem == 1 ? "" : "s", sz,
@@ -188,7 +188,7 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 			      a->base, a->size, r->e->label, r->from_guest ? "the guest" : "the record");
 	if (rc)
 		return rc;
-	cli_set(cli, "vm", json_string(r->e->label));
+	cli_set(cli, "vm", json_text(r->e->label));
 	cli_set(cli, "base", json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
 	return hp_mem_change(cli, r, s, add, a->base, a->size);

@@ -127,7 +127,7 @@ static int run_pci(struct cli *cli, struct pci_args *a, bool add)
 	st = add ? upcall_add_pci(s, a->bus, a->devfn, NULL) :
 		   upcall_del_pci(s, a->bus, a->devfn, NULL);
 	snprintf(addr, sizeof(addr), "%02x:%02x.%u", a->bus, a->devfn >> 3, a->devfn & 7u);
-	cli_set(cli, "address", json_string(addr));
+	cli_set(cli, "address", json_text(addr));
 	if (st == UPCALL_OK && add)
 		cli_say(cli, "rescanned PCI bus %02x for %s", a->bus, addr);
 	else if (st == UPCALL_OK)

@@ -18,7 +18,7 @@ static int run_ping(struct cli *cli, void *args)
 	upcall_disconnect(s);	/* time a fresh handshake, even in the shell */
 	st = upcall_connect(s);
 	upcall_target_format(upcall_session_target(s), target, sizeof(target));
-	cli_set(cli, "target", json_string(target));
+	cli_set(cli, "target", json_text(target));
 	if (st == UPCALL_OK) {
 		upcall_session_stats(s, &stats);
 		cli_set(cli, "rtt_us", json_real((double)stats.last_connect_ns / 1e3));

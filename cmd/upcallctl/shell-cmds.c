@@ -90,7 +90,7 @@ static void say_target(struct cli *cli, const char *what, uint64_t ns)
 	char target[160];
 
 	upcall_target_format(upcall_session_target(cli->session), target, sizeof(target));
-	cli_set(cli, "target", json_string(target));
+	cli_set(cli, "target", json_text(target));
 	if (ns)
 		cli_say(cli, "%s %s (handshake %.3f ms)", what, target, (double)ns / 1e6);
 	else
@@ -152,7 +152,7 @@ static int run_status(struct cli *cli, void *args)
 	up = cli->session && upcall_is_connected(cli->session);
 	if (cli->session)
 		upcall_session_stats(cli->session, &st);
-	cli_set(cli, "target", vm ? json_string(vm) : json_null());
+	cli_set(cli, "target", vm ? json_text(vm) : json_null());
 	cli_set(cli, "connected", json_boolean(up));
 	cli_set(cli, "requests", json_integer((json_int_t)st.requests));
 	cli_set(cli, "last_rtt_ms", json_real((double)st.last_rtt_ns / 1e6));
@@ -277,10 +277,10 @@ static void say_reply(struct cli *cli, const struct upcall_reply *r)
 		off += (size_t)snprintf(hex + off, sizeof(hex) - off, "%s%02x", i ? " " : "",
 					r->payload[i]);
 	upcall_msg_type_name(r->msg_type, name, sizeof(name));
-	cli_set(cli, "type", json_string(name));
+	cli_set(cli, "type", json_text(name));
 	cli_set(cli, "msg_size", json_integer(r->msg_size));
 	cli_set(cli, "ret", json_integer(r->ret));
-	cli_set(cli, "payload", json_string(hex));
+	cli_set(cli, "payload", json_text(hex));
 	cli_say(cli, "reply %s (0x%" PRIx32 "), msg_size %" PRIu32 ", ret %" PRId32 " (%s)",
 		name, r->msg_type, r->msg_size, r->ret, r->ret ? strerror(-r->ret) : "ok");
 	if (n)

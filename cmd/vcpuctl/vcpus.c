@@ -49,15 +49,15 @@ static error_t sync_parse(int key, char *arg, struct argp_state *state)
 static void report_state(struct cli *cli, const struct vm_record *r)
 {
 	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
-	char list[1024];
+	char list[ID_LIST_MAX];
 
 	state_format_ids(r->st.cpus, r->st.ncpus, list, sizeof(list));
-	cli_set(cli, "vm", json_string(r->e->label));
+	cli_set(cli, "vm", json_text(r->e->label));
 	cli_set(cli, "count", json_integer(r->st.ncpus));
 	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(r->st.cpus, r->st.ncpus));
 	cli_set(cli, "boot", json_integer(r->e->boot_vcpus));
 	cli_set(cli, "max", json_integer(r->e->max_vcpus));
-	cli_set(cli, "source", json_string(r->from_guest ? "guest" : "record"));
+	cli_set(cli, "source", json_text(r->from_guest ? "guest" : "record"));
 	/* without an entry the max is only the protocol's */
 	cli_say(cli, "%s: %u vCPU%s online (%s%s %s), max %u%s; %s", r->e->label,
 		r->st.ncpus, r->st.ncpus == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id",
@@ -112,7 +112,7 @@ static int set_count(struct cli *cli, struct vm_record *r, struct upcall_session
 	struct cpu_change c;
 	int rc;
 
-	cli_set(cli, "vm", json_string(r->e->label));
+	cli_set(cli, "vm", json_text(r->e->label));
 	cli_set(cli, "from", json_integer(have));
 	cli_set(cli, "to", json_integer(want));
 	if (want == have) {

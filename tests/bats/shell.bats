@@ -165,6 +165,11 @@ script() {
 	assert_line --regexp '^\{"type":"QUERY_CPUS","msg_size":260,"ret":0,"payload":"02 00 00 00 00 01",'
 	assert_line '{"command":"quit","ok":true,"exit_code":0}'
 	assert_equal "$(stub_state cpus)" "0,1"
+	# a command that says several lines keeps them all in its "message"
+	script 'status'
+	shell_script -o json
+	assert_success
+	assert_output --partial "\"message\":\"target: $SOCK"'\nstate: disconnected\nrequests sent: 0"'
 }
 
 @test "shell script: a line with an unterminated quote is a usage error" {

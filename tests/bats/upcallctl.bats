@@ -279,6 +279,26 @@ print(r["ok"], r["exit_code"], r["error"])' "$output"
 	assert_equal "$(stub_state requests)" "0"
 }
 
+@test "JSON keeps every key when the text is not UTF-8" {
+	local bad=$BATS_TEST_TMPDIR/$'\xff'.sock
+	run --separate-stderr "$UPCALLCTL" --vm "$bad" --vm "$SOCK" -o json ping
+	assert_failure 3
+	# the byte that is not UTF-8 becomes U+FFFD: the VM, its error, the summary
+	run python3 -c 'import json, sys
+for line in sys.argv[1].splitlines():
+    r = json.loads(line)
+    print(ascii([r.get("vm"), r.get("error", "")[:17], r.get("failed_vms")]))' "$output"
+	assert_success
+	local want=$BATS_TEST_TMPDIR/\\ufffd.sock
+	assert_line "['$want', 'Failed to connect', None]"
+	assert_line "['$BATS_TEST_TMPDIR/vm.sock', '', None]"
+	assert_line "[None, '1 of 2 VMs failed', ['$want']]"
+	run --separate-stderr "$UPCALLCTL" -o json "$(printf 'x\xff')"
+	assert_failure 64
+	run python3 -c 'import json, sys; print(ascii(json.loads(sys.argv[1])["error"]))' "$output"
+	assert_output "'unknown command \"x\\ufffd\" (see \\'upcallctl --help\\')'"
+}
+
 @test "no target given is a usage error" {
 	UPCALL_VM= run "$UPCALLCTL" cpu add 1
 	assert_failure 64

@@ -174,6 +174,16 @@ teardown() { stop_stub; }
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 
+@test "vcpuctl set-count 255: the whole list of IDs, in text and in the record" {
+	write_inventory "max_vcpu_count: 255"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 255
+	run vcpu set-count 255
+	assert_success
+	assert_output --regexp '^added 254 vCPUs \(APIC IDs 1, 2, 3, .*, 252, 253, 254\)$'
+	run vcpu get
+	assert_output --regexp '^web1: 255 vCPUs online \(APIC IDs 0, 1, .*, 253, 254\), max 255; from the record$'
+}
+
 @test "numbers are decimal or 0x hex, never octal: 010 is ten" {
 	write_inventory "max_vcpu_count: 16"
 	start_stub --no-query --boot-vcpus 1 --max-vcpus 16
