@@ -276,13 +276,33 @@ static bool same_target(const struct upcall_target *a, const struct upcall_targe
 	return strcmp(a->path, b->path) == 0;
 }
 
+/* The entry found shares its target with no other: one VM, one record. */
+static int check_unique_target(struct inv_parse *p, const yaml_node_t *vms,
+			       const struct upcall_target *targets, size_t found)
+{
+	const yaml_node_pair_t *pairs = vms->data.mapping.pairs.start;
+	size_t n = (size_t)(vms->data.mapping.pairs.top - pairs);
+
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pairs[i].key);
+
+		if (i != found && same_target(&targets[i], &targets[found]))
+			return fail_at(p, k, "VMs \"%s\" and \"%s\" have the same target; a VM needs one name",
+				       scalar(yaml_document_get_node(p->doc, pairs[found].key)),
+				       scalar(k));
+	}
+	return 0;
+}
+
 /* Walk "vms:"; every entry is checked so an error anywhere is seen. */
 static int parse_vms(struct inv_parse *p, const char *name,
 		     const struct upcall_target *by_target, struct vm_entry *out)
 {
 	static const char *const top_keys[] = { "vms", "groups", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(p->doc), *vms;
-	int found = 0;
+	struct upcall_target *targets;
+	size_t n, found = SIZE_MAX;
+	int rc = 0;
 
 	if (!root)
 		return 0;	/* empty file */
@@ -293,31 +313,43 @@ static int parse_vms(struct inv_parse *p, const char *name,
 		return 0;
 	if (vms->type != YAML_MAPPING_NODE)
 		return fail_at(p, vms, "vms: expected a mapping of VM names");
-	for (yaml_node_pair_t *a = vms->data.mapping.pairs.start;
-	     a < vms->data.mapping.pairs.top; a++) {
+	n = (size_t)(vms->data.mapping.pairs.top - vms->data.mapping.pairs.start);
+	targets = calloc(n ? n : 1, sizeof(*targets));
+	if (!targets) {
+		snprintf(p->err, p->errlen, "%s: out of memory", p->file);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		yaml_node_pair_t *a = vms->data.mapping.pairs.start + i;
 		yaml_node_t *k = yaml_document_get_node(p->doc, a->key);
 		struct vm_entry e;
 
 		inventory_default(NULL, &e);
-		if (!scalar(k) || !valid_name(scalar(k)))
-			return fail_at(p, k, "VM name must be 1-%d letters, digits, '.', '_' or '-'",
-				       VM_NAME_MAX - 1);
+		if (!scalar(k) || !valid_name(scalar(k))) {
+			rc = fail_at(p, k, "VM name must be 1-%d letters, digits, '.', '_' or '-'",
+				     VM_NAME_MAX - 1);
+			break;
+		}
 		snprintf(e.name, sizeof(e.name), "%s", scalar(k));
-		for (yaml_node_pair_t *b = vms->data.mapping.pairs.start; b < a; b++)
+		for (yaml_node_pair_t *b = vms->data.mapping.pairs.start; b < a && !rc; b++)
 			if (!strcmp(scalar(yaml_document_get_node(p->doc, b->key)), e.name))
-				return fail_at(p, k, "VM \"%s\" defined twice", e.name);
-		if (parse_entry(p, yaml_document_get_node(p->doc, a->value), &e))
-			return -1;
-		if (!found && (by_target ? same_target(by_target, &e.target) :
-				    !strcmp(name, e.name))) {
+				rc = fail_at(p, k, "VM \"%s\" defined twice", e.name);
+		if (rc || (rc = parse_entry(p, yaml_document_get_node(p->doc, a->value), &e)))
+			break;
+		targets[i] = e.target;
+		if (found == SIZE_MAX && (by_target ? same_target(by_target, &e.target) :
+					  !strcmp(name, e.name))) {
 			e.in_inventory = true;
 			snprintf(e.label, sizeof(e.label), "%s", e.name);
 			snprintf(e.file, sizeof(e.file), "%s", p->file);
 			*out = e;
-			found = 1;
+			found = i;
 		}
 	}
-	return found;
+	if (!rc && found != SIZE_MAX)
+		rc = check_unique_target(p, vms, targets, found);
+	free(targets);
+	return rc ? rc : found != SIZE_MAX;
 }
 
 /* Refuse, as ssh does, a file others could have written. */
@@ -359,15 +391,36 @@ static int load_doc(const char *file, FILE *f, yaml_document_t *doc, char *err,
 		return -1;
 	}
 	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", file,
-			 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			 parser.problem ? parser.problem : "malformed YAML",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
-		rc = -1;
+	if (!yaml_parser_load(&parser, doc))
+		goto malformed;
+	/* a second document would be ignored: refuse it instead */
+	if (yaml_document_get_root_node(doc)) {
+		yaml_document_t next;
+		yaml_node_t *more;
+
+		if (!yaml_parser_load(&parser, &next)) {
+			yaml_document_delete(doc);
+			goto malformed;
+		}
+		more = yaml_document_get_root_node(&next);
+		if (more) {
+			snprintf(err, errlen, "%s:%zu:%zu: a second YAML document; the inventory is one",
+				 file, more->start_mark.line + 1, more->start_mark.column + 1);
+			yaml_document_delete(doc);
+			rc = -1;
+		}
+		yaml_document_delete(&next);
 	}
 	yaml_parser_delete(&parser);
 	return rc;
+
+malformed:
+	snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", file,
+		 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		 parser.problem ? parser.problem : "malformed YAML",
+		 parser.context ? " " : "", parser.context ? parser.context : "");
+	yaml_parser_delete(&parser);
+	return -1;
 }
 
 /* 1 loaded into @doc, 0 no such file, -1 with the reason in @err. */
@@ -420,6 +473,8 @@ static int check_group(struct inv_parse *p, const char *group, const yaml_node_t
 {
 	if (list->type != YAML_SEQUENCE_NODE)
 		return fail_at(p, list, "group %s: expected a list of VM names", group);
+	if (list->data.sequence.items.start == list->data.sequence.items.top)
+		return fail_at(p, list, "group %s names no VM", group);
 	for (yaml_node_item_t *i = list->data.sequence.items.start;
 	     i < list->data.sequence.items.top; i++) {
 		yaml_node_t *n = yaml_document_get_node(p->doc, *i);
@@ -530,6 +585,29 @@ static void derived_name(const struct upcall_target *t, char *name, size_t len)
 	snprintf(name, len, "%.40s.%08x", c, h);
 }
 
+/*
+ * A socket path typed relative to the current directory, made absolute:
+ * the inventory and the record know a VM by one spelling of its path.
+ * It stays as typed when its directory cannot be resolved or the result
+ * would not fit a socket address.
+ */
+static void absolute_target(struct upcall_target *t)
+{
+	char dir[PATH_MAX], real[PATH_MAX], out[PATH_MAX];
+	const char *slash = strrchr(t->path, '/'), *base = slash ? slash + 1 : t->path;
+	int n;
+
+	if (t->transport != UPCALL_TRANSPORT_UNIX || t->path[0] == '/')
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - t->path) : 1,
+		 slash ? t->path : ".");
+	if (!realpath(dir, real))
+		return;
+	n = snprintf(out, sizeof(out), "%s/%s", strcmp(real, "/") ? real : "", base);
+	if (n > 0 && (size_t)n < sizeof(t->path))
+		memcpy(t->path, out, (size_t)n + 1);
+}
+
 static bool looks_like_target(const char *vm)
 {
 	return strchr(vm, '/') || !strncmp(vm, "unix:", 5) || !strncmp(vm, "vsock:", 6);
@@ -604,6 +682,7 @@ int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
 	struct vm_entry *e = calloc(1, sizeof(*e));
 	char err[256], tried[2 * PATH_MAX + 8];
 	bool by_target = looks_like_target(vm);
+	struct upcall_target key;	/* the target as the VM is known by */
 	int rc;
 
 	free(cli->entry);
@@ -612,28 +691,35 @@ int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
 		return cli_fail(cli, EXIT_OSERR, "out of memory");
 	if (by_target && upcall_target_parse(vm, cli->port, t, err, sizeof(err)) < 0)
 		return cli_fail(cli, EXIT_USAGE, "%s", err);
-	rc = search(cli, vm, by_target ? t : NULL, e, tried, sizeof(tried));
-	if (rc < 0)
-		return -rc;
+	if (by_target) {
+		key = *t;
+		absolute_target(&key);
+	}
+	rc = search(cli, vm, by_target ? &key : NULL, e, tried, sizeof(tried));
 	if (rc == 0 && !by_target && access(vm, F_OK) == 0) {
 		/* a socket in the current directory, named without a slash */
 		by_target = true;
 		if (upcall_target_parse(vm, cli->port, t, err, sizeof(err)) < 0)
 			return cli_fail(cli, EXIT_USAGE, "%s", err);
+		key = *t;
+		absolute_target(&key);
+		rc = search(cli, vm, &key, e, tried, sizeof(tried));
 	}
+	if (rc < 0)
+		return -rc;
 	if (rc == 0 && !by_target)
 		return cli_fail(cli, EXIT_USAGE,
 				"no VM named \"%s\" in %s (give a socket path, unix:PATH or vsock:CID, or add it under vms:)",
 				vm, tried);
 	if (rc == 0) {
 		inventory_default(t, e);
-		derived_name(t, e->name, sizeof(e->name));
+		derived_name(&key, e->name, sizeof(e->name));
 		snprintf(e->label, sizeof(e->label), "%s", vm);
 	} else if (!by_target &&
 		   upcall_target_parse(e->spec, cli->port, t, err, sizeof(err)) < 0) {
 		return cli_fail(cli, EXIT_USAGE, "%s: VM %s: %s", e->file, vm, err);
 	}
-	e->target = *t;
+	e->target = by_target ? key : *t;	/* connecting uses *t as typed */
 	if (e->have_arch && !cli->arch_set)
 		cli->arch = e->arch;
 	if (cli->arch == UPCALL_ARCH_AARCH64)	/* CPU ids, no APIC topology */

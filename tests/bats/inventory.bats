@@ -36,6 +36,42 @@ teardown() { stop_stub; }
 	assert_output "vcpuctl: $INV: refusing to read: writable by group or others (mode 0664); run chmod go-w $INV"
 }
 
+@test "inventory: two names for one target, an empty group, a second document: refused" {
+	write_inventory
+	printf '  web2:\n    target: %s\n' "$BATS_TEST_TMPDIR/vm.sock" >>"$INV"
+	run vcpu get
+	assert_failure 64
+	assert_output "vcpuctl: $INV:4:3: VMs \"web1\" and \"web2\" have the same target; a VM needs one name"
+	write_inventory
+	printf 'groups:\n  g: []\n' >>"$INV"
+	run "$VCPUCTL" --config "$INV" --vm @g get
+	assert_failure 64
+	assert_output "vcpuctl: $INV:5:6: group g names no VM"
+	write_inventory
+	printf -- '---\nvms:\n  web9:\n    target: /run/web9.sock\n' >>"$INV"
+	run vcpu get
+	assert_failure 64
+	assert_output "vcpuctl: $INV:5:1: a second YAML document; the inventory is one"
+}
+
+@test "a socket named relative to the current directory is the same VM as its absolute path" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	cd "$BATS_TEST_TMPDIR"
+	run "$UPCALLCTL" --config "$INV" --vm ./vm.sock cpu add 1
+	assert_success
+	run "$UPCALLCTL" --config "$INV" --vm vm.sock cpu add 1
+	assert_success
+	run "$UPCALLCTL" --config "$INV" --vm "$SOCK" cpu add 1
+	assert_success
+	# the inventory knows it by its absolute path: one record, web1's
+	run vcpu get
+	assert_output "web1: 4 vCPUs online (APIC IDs 0, 1, 2, 3), max 8; from the record"
+	run ls "$UPCALL_STATE_DIR"
+	assert_output "web1.lock
+web1.yaml"
+}
+
 @test "inventory: an unknown VM name says where it looked" {
 	write_inventory
 	run "$VCPUCTL" --vm nosuch get
