@@ -160,39 +160,78 @@ int cli_exit_code(enum upcall_status st)
 	return EXIT_OSERR;
 }
 
-static bool option_in(const struct argp_option *o, const char *word,
-		      bool is_long, size_t nlen)
+static bool needs_value(const struct argp_option *o)
 {
-	for (; o && (o->name || o->key); o++) {
-		if (!o->arg || (o->flags & OPTION_ARG_OPTIONAL))
-			continue;
-		if (is_long && o->name && strlen(o->name) == nlen &&
-		    strncmp(o->name, word + 2, nlen) == 0)
-			return true;
-		if (!is_long && o->key == word[1])
-			return true;
-	}
-	return false;
+	return o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
 }
 
-/* Does this option (global or of any command) take a separate value? */
+/*
+ * How a long option name (or an abbreviation, as argp takes) reads in one
+ * table: 2 exact with a value, 1 exact without, or counted as a prefix.
+ */
+static int long_in(const struct argp_option *o, const char *name, size_t nlen,
+		   unsigned int *with, unsigned int *without)
+{
+	for (; o && (o->name || o->key); o++) {
+		if (!o->name || strncmp(o->name, name, nlen) != 0)
+			continue;
+		if (strlen(o->name) == nlen)
+			return needs_value(o) ? 2 : 1;
+		(*(needs_value(o) ? with : without))++;
+	}
+	return 0;
+}
+
+/* A short option letter: 1 takes a value, 0 does not, -1 unknown. */
+static int short_in(const struct argp_option *o, char key)
+{
+	for (; o && (o->name || o->key); o++)
+		if (o->key == key)
+			return needs_value(o);
+	return -1;
+}
+
+static int short_kind(const struct cli_cmd *const *tables, char key)
+{
+	const struct cli_cmd *c;
+	int k = short_in(global_options, key);
+
+	for_each_cmd(c, tables)
+		if (k < 0)
+			k = short_in(c->options, key);
+	return k;
+}
+
+/*
+ * Does this word (an option of the globals or of any command) take the
+ * next word as its value?  As argp: --opt=V and -tV carry theirs, an
+ * unambiguous abbreviation stands for the option, and short options
+ * cluster (-vt 2).
+ */
 static bool option_takes_arg(const struct cli_cmd *const *tables,
 			     const char *word)
 {
-	bool is_long = word[1] == '-';
-	size_t nlen = strcspn(word + 2, "=");
+	unsigned int with = 0, without = 0;
 	const struct cli_cmd *c;
+	size_t nlen;
+	int k;
 
-	if (is_long && word[2 + nlen] == '=')
-		return false;	/* --opt=value carries its value */
-	if (!is_long && word[2])
-		return false;	/* -t5 */
-	if (option_in(global_options, word, is_long, nlen))
-		return true;
+	if (word[1] != '-') {
+		for (const char *p = word + 1; *p; p++) {
+			k = short_kind(tables, *p);
+			if (k != 0)
+				return k > 0 && !p[1];
+		}
+		return false;
+	}
+	nlen = strcspn(word + 2, "=");
+	if (word[2 + nlen] == '=')
+		return false;
+	k = long_in(global_options, word + 2, nlen, &with, &without);
 	for_each_cmd(c, tables)
-		if (option_in(c->options, word, is_long, nlen))
-			return true;
-	return false;
+		if (!k)
+			k = long_in(c->options, word + 2, nlen, &with, &without);
+	return k ? k == 2 : with && !without;
 }
 
 /* Indexes of the first two words that are not options or option values. */

@@ -115,6 +115,22 @@ assert "Invalid argument" in o["error"], o
 	assert_equal "$(stub_state cpus)" "0,1"
 }
 
+@test "global options may be abbreviated and clustered before the command, as argp takes them" {
+	run "$UPCALLCTL" --time 2 --vm "$SOCK" cpu add 1
+	assert_success
+	assert_output "added 1 vCPU (APIC ID 1)"
+	run "$UPCALLCTL" --out json --vm "$SOCK" ping
+	assert_success
+	assert_output --partial '"command":"ping","ok":true'
+	run "$UPCALLCTL" -vt 2 --vm "$SOCK" cpu add 1
+	assert_success
+	assert_line --partial "magic ok, size 258, ADD_CPU"
+	run "$UPCALLCTL" --vm "$SOCK" cpu add 1 --apic 3
+	assert_failure 64
+	assert_output --partial "option '--apic' is ambiguous"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
 @test "vsock: target with an unreachable CID fails as unreachable or timeout" {
 	run_bounded 10 "$UPCALLCTL" --vm vsock:4242 --timeout 1 ping
 	[ "$status" -eq 69 ] || [ "$status" -eq 75 ] || fail "exit $status: $output"
