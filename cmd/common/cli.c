@@ -578,6 +578,12 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		cli->command = cmdname;
 		rc = parse_args(cli, &argp, nargc, nargv, 0, &input, &run);
 	}
+	/* $UPCALL_VM stands in for --vm: a glob or an @GROUP there works too */
+	if (run && !cli->nvms && getenv("UPCALL_VM") && *getenv("UPCALL_VM") &&
+	    fleet_add_vm(cli, getenv("UPCALL_VM"))) {
+		rc = cli_fail(cli, EXIT_OSERR, "out of memory");
+		run = false;
+	}
 	if (run)
 		rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
 	cli->command = NULL;

@@ -138,7 +138,7 @@ static int run_set_count(struct cli *cli, void *args)
 		return rc;
 	if (a->count > cli->entry->max_vcpus)
 		return cli_fail(cli, EXIT_USAGE, "VM %s: %u vCPUs is outside 1..%u (max_vcpu_count)",
-				cli->entry->name, a->count, cli->entry->max_vcpus);
+				cli->entry->label, a->count, cli->entry->max_vcpus);
 	rc = hp_begin(cli, &r, s, true, false);
 	if (!rc)
 		rc = set_count(cli, &r, s, a->count);
@@ -162,10 +162,10 @@ static int run_sync(struct cli *cli, void *args)
 		if (!memchr(valid, a->ids[i], nvalid))
 			return cli_fail(cli, EXIT_USAGE,
 					"VM %s: ID %u is not one of its vCPUs' IDs (see its topology and max_vcpu_count)",
-					cli->entry->name, a->ids[i]);
+					cli->entry->label, a->ids[i]);
 	if (!memchr(a->ids, valid[0], a->nids))
 		return cli_fail(cli, EXIT_USAGE, "VM %s: the boot CPU (ID %u) is always online; list it",
-				cli->entry->name, valid[0]);
+				cli->entry->label, valid[0]);
 	rc = record_open(cli, &r, true);
 	if (!rc) {
 		state_cpus_set(&r.st, a->ids, a->nids);

@@ -54,6 +54,19 @@ sock() { echo "$BATS_TEST_TMPDIR/$1.sock"; }
 	for v in a b c; do assert_equal "$(vm_cpus $v)" "0,1"; done
 }
 
+@test "UPCALL_VM takes a glob as --vm does; --vm wins over it" {
+	start_vm vm1
+	start_vm vm2
+	UPCALL_VM="$BATS_TEST_TMPDIR/vm*.sock" run "$UPCALLCTL" cpu add 1
+	assert_success
+	assert_line "2 ok, 0 failed of 2 VMs"
+	UPCALL_VM="$BATS_TEST_TMPDIR/vm*.sock" run "$UPCALLCTL" --vm "$(sock vm1)" cpu add 1
+	assert_success
+	assert_output "added 1 vCPU (APIC ID 2)"
+	assert_equal "$(vm_cpus vm1)" "0,1,2"
+	assert_equal "$(vm_cpus vm2)" "0,1"
+}
+
 @test "a --vm glob expands to the matching sockets only" {
 	start_vm vm1
 	start_vm vm2
