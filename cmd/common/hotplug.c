@@ -123,6 +123,11 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	char what[128], sz[32];
 	int rc;
 
+	if (state_mem_no_room(&r->st, add, base, size))
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s: its record already holds %d memory ranges, the most it can (%s)",
+				r->e->label, UPCALL_MAX_MEM_RANGES,
+				add ? "remove one first" : "remove a whole range, not part of one");
 	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
 		 add ? "add" : "remove", base, size);
 	if ((rc = mark_pending(cli, r, s, what)))
@@ -132,7 +137,10 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (!replied(st))
 		return cli_finish(cli, st);
 	if (st == UPCALL_OK) {
-		(add ? state_mem_add : state_mem_del)(&r->st, base, size);
+		if ((add ? state_mem_add : state_mem_del)(&r->st, base, size))
+			fprintf(cli->err,
+				"%s: notice: VM %s: the record %s that range, so it is out of date (check the guest, then use the sync command)\n",
+				cli->prog, r->e->label, add ? "already had" : "did not have");
 		format_size(size, sz, sizeof(sz));
 		cli_say(cli, "%s %s of memory at 0x%" PRIx64 "-0x%" PRIx64,
 			add ? "added" : "removed", sz, base, base + size - 1);

@@ -571,6 +571,15 @@ int state_mem_del(struct vm_state *st, uint64_t base, uint64_t size)
 	return 0;
 }
 
+bool state_mem_no_room(const struct vm_state *st, bool add, uint64_t base, uint64_t size)
+{
+	struct vm_state after = *st;
+
+	if (add ? state_mem_overlap(st, base, size) >= 0 : state_mem_containing(st, base, size) < 0)
+		return false;
+	return (add ? state_mem_add : state_mem_del)(&after, base, size) < 0;
+}
+
 int state_mem_place(const struct vm_state *st, const struct upcall_range *regions,
 		    unsigned int nregions, uint64_t align, uint64_t size,
 		    uint64_t *base)

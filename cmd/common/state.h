@@ -81,6 +81,11 @@ int state_mem_add(struct vm_state *st, uint64_t base, uint64_t size);
 /* Cut [base, base+size) out of the range containing it; -1 if none or full. */
 int state_mem_del(struct vm_state *st, uint64_t base, uint64_t size);
 /*
+ * Would the record lack room for the change (it holds UPCALL_MAX_MEM_RANGES
+ * ranges at most)?  Overlaps and unknown ranges are for the guest to judge.
+ */
+bool state_mem_no_room(const struct vm_state *st, bool add, uint64_t base, uint64_t size);
+/*
  * Lowest @align-aligned base in @regions where @size fits beside every
  * recorded range.  Returns 0, or -1 when nothing fits.
  */

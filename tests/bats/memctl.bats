@@ -63,3 +63,31 @@ teardown() { stop_stub; }
 	assert_failure 64
 	assert_output --partial "overlaps the plugged range 0x100000000+0x10000000"
 }
+
+@test "a record full of ranges refuses one more before anything is sent" {
+	write_inventory "memory:" "  block_size: 128M" "  regions:" \
+		"    - {base: 0x100000000, size: 16G}"
+	start_stub --no-query
+	local ranges="" i
+	for i in $(seq 0 61); do
+		ranges+="${ranges:+,}$(printf '0x%x' $((0x100000000 + i * 0x10000000)))+128M"
+	done
+	run mem sync --ranges "$ranges"
+	assert_success
+	run mem add 128M
+	assert_failure 64
+	assert_output "memctl: VM web1: its record already holds 62 memory ranges, the most it can (remove one first)"
+	# cutting the middle out of a range would make 63
+	ranges=0x100000000+384M
+	for i in $(seq 0 60); do
+		ranges+=",$(printf '0x%x' $((0x120000000 + i * 0x10000000)))+128M"
+	done
+	run mem sync --ranges "$ranges"
+	assert_success
+	run mem del 128M --base 0x108000000
+	assert_failure 64
+	assert_output --partial "(remove a whole range, not part of one)"
+	# the stub was only asked for its ranges (it cannot answer), never changed
+	assert_equal "$(stub_state last)" "QUERY_MEM ret=-1 size=0"
+	assert_equal "$(stub_state mem)" ""
+}
