@@ -53,20 +53,32 @@ static void guest(int lfd, int32_t ret)
 	_exit(write(fd, frame, sizeof(frame)) != sizeof(frame));
 }
 
-/* ADD_MEM to a guest that replies @ret; the status, its message in @msg. */
-static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
+/* A fresh listener on @sock, or -1. */
+static int listen_on_sock(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct upcall_session *s;
-	struct upcall_target t;
-	enum upcall_status st;
-	int lfd, status;
-	pid_t pid;
+	int lfd;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	unlink(sock);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+	if (lfd >= 0 && (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))) {
+		close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
+/* ADD_MEM to a guest that replies @ret; the status, its message in @msg. */
+static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
+{
+	struct upcall_session *s;
+	struct upcall_target t;
+	enum upcall_status st;
+	int lfd = listen_on_sock(), status;
+	pid_t pid;
+
+	if (lfd < 0)
 		return UPCALL_ERR_SYSTEM;
 	pid = fork();
 	if (pid == 0)
@@ -84,14 +96,10 @@ static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
 /* A guest that takes the connection and never answers. */
 static pid_t silent_guest(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int lfd, fd;
+	int lfd = listen_on_sock(), fd;
 	pid_t pid;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	unlink(sock);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+	if (lfd < 0)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
