@@ -16,15 +16,26 @@
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/string.h>
 #include <linux/xarray.h>
 
 #include "upcall_guest.h"
 
 #define UPCALL_MEM_RES_NAME	"System RAM (upcall)"
+#define UPCALL_MEM_RES_FLAGS	(IORESOURCE_SYSTEM_RAM | IORESOURCE_SYSRAM_DRIVER_MANAGED)
 #define UPCALL_SYSFS_RETRIES	200
 
 /* Ids of the memory blocks hot-added through upcall since load. */
 static DEFINE_XARRAY(upcall_blocks);
+
+/*
+ * The resources of added memory keep a pointer to their name, and the
+ * memory outlives the module, so the name lives on the heap.  It is freed
+ * on unload only if none of this load's memory is left (as dax/kmem does).
+ */
+static const char *upcall_mem_res_name;
+/* Memory we could neither keep track of nor remove again. */
+static bool upcall_mem_untracked_left;
 
 static u64 upcall_block_size(void)
 {
@@ -84,7 +95,9 @@ static int upcall_mem_track(const struct upcall_mem *m)
 /*
  * A sysfs write from a kernel thread: the store may ask for a syscall
  * restart when device_hotplug_lock is contended, which only sets a
- * pending-signal flag here.  Clear it and retry.
+ * pending-signal flag here.  Clear it and retry; if the lock stays taken,
+ * the host hears -EBUSY, not the kernel-internal restart code.  A block
+ * whose sysfs file cannot be opened is -EIO: -ENOENT means "not ours".
  */
 static int upcall_sysfs_write(const char *path, const char *val)
 {
@@ -93,8 +106,10 @@ static int upcall_sysfs_write(const char *path, const char *val)
 	loff_t pos;
 
 	f = filp_open(path, O_WRONLY, 0);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
+	if (IS_ERR(f)) {
+		pr_warn("cannot open %s: %ld\n", path, PTR_ERR(f));
+		return -EIO;
+	}
 	for (tries = 0; tries < UPCALL_SYSFS_RETRIES; tries++) {
 		pos = 0;
 		ret = kernel_write(f, val, strlen(val), &pos);
@@ -104,6 +119,8 @@ static int upcall_sysfs_write(const char *path, const char *val)
 		usleep_range(5000, 10000);
 	}
 	filp_close(f, NULL);
+	if (ret == -ERESTARTNOINTR)
+		return -EBUSY;
 	return ret < 0 ? ret : 0;
 }
 
@@ -121,13 +138,18 @@ static bool upcall_block_online(const char *path)
 	return !strncmp(state, "online", 6);
 }
 
+static void upcall_block_state_path(char *path, size_t len, u64 id)
+{
+	snprintf(path, len, "/sys/devices/system/memory/memory%llu/state", id);
+}
+
 /* Honour an auto-online policy or udev rule that got there first. */
 static int upcall_online_block(u64 id)
 {
 	char path[64];
 	int ret;
 
-	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%llu/state", id);
+	upcall_block_state_path(path, sizeof(path), id);
 	if (upcall_block_online(path))
 		return 0;
 	ret = upcall_sysfs_write(path, "online_movable");
@@ -154,6 +176,32 @@ static int upcall_mem_online(const struct upcall_mem *m)
 	return 0;
 }
 
+static int upcall_mem_name_get(void)
+{
+	if (upcall_mem_res_name)
+		return 0;
+	upcall_mem_res_name = kstrdup_const(UPCALL_MEM_RES_NAME, GFP_KERNEL);
+	return upcall_mem_res_name ? 0 : -ENOMEM;
+}
+
+/*
+ * Undo a failed add.  Memory that cannot be removed stays tracked, so
+ * that DEL_MEM can still take it away later.
+ */
+static void upcall_mem_rollback(const struct upcall_mem *m, bool tracked)
+{
+	/* Offlines whatever came online, then removes the range. */
+	if (!offline_and_remove_memory(m->base, m->size)) {
+		if (tracked)
+			upcall_mem_untrack(m);
+		return;
+	}
+	pr_err("memory %#llx-%#llx could not be rolled back\n",
+	       m->base, m->base + m->size - 1);
+	if (!tracked)
+		upcall_mem_untracked_left = true;
+}
+
 int upcall_mem_add(const void *req, void *rep, u32 *rep_size)
 {
 	const struct upcall_mem *m = req;
@@ -165,32 +213,95 @@ int upcall_mem_add(const void *req, void *rep, u32 *rep_size)
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)
 		return -EEXIST;
+	ret = upcall_mem_name_get();
+	if (ret)
+		return ret;
 
 	nid = memory_add_physaddr_to_nid(m->base);
 	ret = add_memory_driver_managed(nid, m->base, m->size,
-					UPCALL_MEM_RES_NAME, MHP_NONE);
+					upcall_mem_res_name, MHP_NONE);
 	if (ret)
 		return ret;
 	ret = upcall_mem_track(m);
-	if (ret)
-		goto err_remove;
+	if (ret) {
+		upcall_mem_rollback(m, false);
+		return ret;
+	}
 	ret = upcall_mem_online(m);
-	if (ret)
-		goto err_untrack;
+	if (ret) {
+		upcall_mem_rollback(m, true);
+		return ret;
+	}
 	pr_info("memory %#llx-%#llx added\n", m->base, m->base + m->size - 1);
 	return 0;
-
-err_untrack:
-	upcall_mem_untrack(m);
-err_remove:
-	/* Offlines whatever came online, then removes the range. */
-	if (offline_and_remove_memory(m->base, m->size))
-		pr_err("memory %#llx-%#llx could not be rolled back\n",
-		       m->base, m->base + m->size - 1);
-	return ret;
 }
 
-/* Only memory added through upcall goes; boot memory is never touched. */
+/* Online again the blocks [first, end) that DEL_MEM took offline. */
+static void upcall_mem_reonline(u64 first, u64 end)
+{
+	u64 id;
+
+	for (id = first; id < end; id++)
+		if (upcall_online_block(id))
+			pr_warn("memory block %llu stays offline\n", id);
+}
+
+/*
+ * Offline every block first, so that a range made of several added
+ * pieces goes all together or not at all.  A block already offline is
+ * left alone (the kernel refuses to offline it twice); if a block cannot
+ * go, every block before it is onlined again.
+ */
+static int upcall_mem_offline(const struct upcall_mem *m)
+{
+	u64 bs = upcall_block_size();
+	u64 first = m->base / bs, end = (m->base + m->size) / bs;
+	char path[64];
+	u64 id;
+	int ret;
+
+	for (id = first; id < end; id++) {
+		upcall_block_state_path(path, sizeof(path), id);
+		if (!upcall_block_online(path))
+			continue;
+		ret = upcall_sysfs_write(path, "offline");
+		if (ret) {
+			pr_warn("offlining memory block %llu failed: %d\n", id, ret);
+			upcall_mem_reonline(first, id);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One "System RAM (upcall)" resource, or the part of it inside the range.
+ * The kernel only drops a resource that covers the whole range it is
+ * asked to remove, hence one removal per piece.
+ */
+static int upcall_mem_remove_piece(struct resource *res, void *unused)
+{
+	struct upcall_mem piece = {
+		.base = res->start,
+		.size = resource_size(res),
+	};
+	int ret;
+
+	ret = offline_and_remove_memory(piece.base, piece.size);
+	if (ret) {
+		pr_err("memory %#llx-%#llx could not be removed: %d\n",
+		       piece.base, piece.base + piece.size - 1, ret);
+		return ret;
+	}
+	upcall_mem_untrack(&piece);
+	return 0;
+}
+
+/*
+ * Only memory added through upcall goes; boot memory is never touched.
+ * Every block of the range is ours, so every driver-managed System RAM
+ * resource in it is one we added.
+ */
 int upcall_mem_del(const void *req, void *rep, u32 *rep_size)
 {
 	const struct upcall_mem *m = req;
@@ -201,10 +312,14 @@ int upcall_mem_del(const void *req, void *rep, u32 *rep_size)
 		return ret;
 	if (upcall_mem_tracked(m) != m->size / upcall_block_size())
 		return -ENOENT;
-	ret = offline_and_remove_memory(m->base, m->size);
+	ret = upcall_mem_offline(m);
 	if (ret)
 		return ret;
-	upcall_mem_untrack(m);
+	ret = walk_iomem_res_desc(IORES_DESC_NONE, UPCALL_MEM_RES_FLAGS,
+				  m->base, m->base + m->size - 1, NULL,
+				  upcall_mem_remove_piece);
+	if (ret)
+		return ret;
 	pr_info("memory %#llx-%#llx removed\n", m->base, m->base + m->size - 1);
 	return 0;
 }
@@ -235,8 +350,18 @@ int upcall_mem_query(const void *req, void *rep, u32 *rep_size)
 	return 0;
 }
 
-/* The memory stays; only the record of it goes. */
+/*
+ * The memory stays; only the record of it goes.  So does the resource
+ * name while memory that points to it is left.
+ */
 void upcall_mem_exit(void)
 {
+	bool left = !xa_empty(&upcall_blocks) || upcall_mem_untracked_left;
+
 	xa_destroy(&upcall_blocks);
+	if (left) {
+		pr_info("hot-added memory stays; its resource name is kept\n");
+		return;
+	}
+	kfree_const(upcall_mem_res_name);
 }

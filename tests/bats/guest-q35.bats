@@ -149,6 +149,49 @@ setup() {
 	assert_output "$before"
 }
 
+@test "guest: mem del of two adjacent added ranges in one request removes both" {
+	local before
+	before=$(mem_total_kb)
+
+	run gctl mem add 128M --base 0x20000000
+	assert_success
+	run gctl mem add 128M --base 0x28000000
+	assert_success
+	run guest_sh "grep -c 'System RAM (upcall)' /proc/iomem"
+	assert_output '2'
+	# QUERY_MEM shows them as one range, which is what a client deletes.
+	run graw query-mem
+	assert_output '0x20000000 0x10000000'
+
+	# Partly ours: refused before anything moves.
+	run gctl mem del 384M --base 0x20000000
+	assert_failure 1
+	assert_output --partial 'guest replied -2 (No such file or directory) to DEL_MEM'
+	run guest_sh "grep -c 'System RAM (upcall)' /proc/iomem"
+	assert_output '2'
+
+	run gctl mem del 256M --base 0x20000000
+	assert_success
+	run guest_sh "grep -F '(upcall)' /proc/iomem"
+	assert_failure
+	assert_output ''
+	run graw query-mem
+	assert_output ''
+	[ "$(mem_total_kb)" -eq "$before" ] || fail "MemTotal did not come back to $before kB"
+	run guest_sh test -e /sys/devices/system/memory/memory5
+	assert_failure
+
+	# Nothing stale is left behind: the same range goes in and out again.
+	run gctl mem add 256M --base 0x20000000
+	assert_success
+	run guest_sh "grep -F '20000000-2fffffff : System RAM (upcall)' /proc/iomem"
+	assert_success
+	run gctl mem del 256M --base 0x20000000
+	assert_success
+	run guest_sh "grep -F '(upcall)' /proc/iomem"
+	assert_failure
+}
+
 @test "guest: pci del removes the device, pci add rescans it back" {
 	run guest_sh cat /sys/bus/pci/devices/0000:00:05.0/vendor
 	assert_output '0x1af4'
@@ -210,6 +253,37 @@ setup() {
 	run vm memctl del 128M --base 0x20000000
 	assert_success
 	[ "$(mem_total_kb)" -eq "$before" ] || fail "MemTotal did not come back"
+}
+
+@test "guest: memory added before rmmod stays, and /proc/iomem still reads cleanly" {
+	run gctl mem add 128M --base 0x30000000
+	assert_success
+	run guest_sh rmmod upcall_guest
+	assert_success
+
+	# The resource's name lives on after the module's memory is gone.
+	run guest_sh cat /proc/iomem
+	assert_success
+	assert_output --partial '30000000-37ffffff : System RAM (upcall)'
+	assert_guest_kernel_clean
+	run guest_sh cat /sys/devices/system/memory/memory6/state
+	assert_output 'online'
+	run guest_sh "dmesg | grep -F 'hot-added memory stays; its resource name is kept'"
+	assert_success
+
+	# A new load does not know that memory and will not add over it; its
+	# own unload, with none of its memory left, frees its copy of the name.
+	run guest_sh 'insmod /lib/modules/upcall_guest.ko allow_local=1'
+	assert_success
+	run gctl mem add 128M --base 0x30000000
+	assert_failure 1
+	assert_output --partial 'guest replied -17 (File exists) to ADD_MEM'
+	run guest_sh 'rmmod upcall_guest && cat /proc/iomem && insmod /lib/modules/upcall_guest.ko allow_local=1'
+	assert_success
+	assert_output --partial '30000000-37ffffff : System RAM (upcall)'
+	assert_guest_kernel_clean
+	run gctl ping
+	assert_success
 }
 
 @test "guest: the service byte is awaited 10 s; an unknown one closes at once" {
