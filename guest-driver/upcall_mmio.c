@@ -111,6 +111,12 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	};
 	struct platform_device *pdev;
 
+	/*
+	 * The IRQ is a Linux IRQ number: on arm64 nothing maps it to a GIC
+	 * line, so a device registered with it would never get interrupts.
+	 */
+	if (IS_ENABLED(CONFIG_ARM64))
+		return -EOPNOTSUPP;
 	/* Device registers never live in RAM. */
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)

@@ -217,6 +217,19 @@ online() {
 	assert_output $'0x1af4\n0x1005'
 }
 
+@test "guest arm64: mmio add is refused as not supported, nothing is registered" {
+	# A window in virt's platform-bus area, clear of RAM and of the
+	# transports the device tree already describes.
+	run actl mmio add --base 0x0c000000 --size 0x200 --irq 40
+	assert_failure 1
+	assert_output --partial 'guest replied -95 (Operation not supported) to ADD_MMIO'
+	run guest_sh "ls /sys/bus/platform/devices | grep -F 'virtio-mmio.'"
+	assert_failure
+	run actl mmio del --base 0x0c000000 --size 0x200 --irq 40
+	assert_failure 1
+	assert_output --partial 'guest replied -2 (No such file or directory) to DEL_MMIO'
+}
+
 @test "guest arm64: the guest kernel logged no BUG, Oops, WARNING or call trace" {
 	assert_guest_kernel_clean
 }
