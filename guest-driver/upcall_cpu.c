@@ -11,6 +11,7 @@
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/smp.h>
+#include <linux/sort.h>
 
 #include "upcall_guest.h"
 
@@ -173,6 +174,15 @@ int upcall_cpu_del(const void *req, void *rep, u32 *rep_size)
 	return upcall_cpu_apply(req, rep, false);
 }
 
+static int upcall_cmp_id(const void *a, const void *b)
+{
+	return *(const u8 *)a - *(const u8 *)b;
+}
+
+/*
+ * Logical CPU order need not be APIC ID order (the firmware's table
+ * decides it), so the list is sorted: the protocol promises ascending ids.
+ */
 int upcall_cpu_query(const void *req, void *rep, u32 *rep_size)
 {
 	struct upcall_cpu_list *list = rep;
@@ -187,6 +197,7 @@ int upcall_cpu_query(const void *req, void *rep, u32 *rep_size)
 		list->ids[list->count++] = id;
 	}
 	cpus_read_unlock();
+	sort(list->ids, list->count, sizeof(list->ids[0]), upcall_cmp_id, NULL);
 	*rep_size = sizeof(*list);
 	return 0;
 }
