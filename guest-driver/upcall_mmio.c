@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/device.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
 #include <linux/platform_device.h>
@@ -110,6 +111,7 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		.num_res = ARRAY_SIZE(res),
 	};
 	struct platform_device *pdev;
+	bool bound;
 
 	/*
 	 * The IRQ is a Linux IRQ number: on arm64 nothing maps it to a GIC
@@ -134,12 +136,36 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 				m->base, m->base + m->size - 1, NULL,
 				upcall_mmio_busy) == -EBUSY)
 		return -EBUSY;
+	/*
+	 * Without the driver nothing can bind, and a device left waiting
+	 * for it is not what the host asked for: virtio_mmio has to be
+	 * loaded (or built in) first.
+	 */
+	if (!driver_find(UPCALL_MMIO_NAME, &platform_bus_type)) {
+		pr_info("virtio-mmio device at %#llx refused: the virtio_mmio driver is not loaded\n",
+			m->base);
+		return -ENODEV;
+	}
 	info.id = upcall_mmio_free_id();
 	if (info.id < 0)
 		return info.id;
 	pdev = platform_device_register_full(&info);
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
+	/*
+	 * virtio_mmio probes synchronously, so by now it has bound or
+	 * refused: no virtio magic or version there, or device ID 0 (an
+	 * empty transport).  Do not leave a dead device registered.
+	 */
+	device_lock(&pdev->dev);
+	bound = pdev->dev.driver;
+	device_unlock(&pdev->dev);
+	if (!bound) {
+		pr_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
+			m->base, m->size, m->irq, dev_name(&pdev->dev));
+		platform_device_unregister(pdev);
+		return -ENODEV;
+	}
 	pr_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
 		m->base, m->size, m->irq, dev_name(&pdev->dev));
 	return 0;

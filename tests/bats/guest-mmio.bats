@@ -72,6 +72,26 @@ mmio() {
 	assert_output '1'
 }
 
+@test "guest mmio: a window with no virtio device behind it is refused and unregistered" {
+	# Unassigned (reads as zeros, no virtio magic), then QEMU's first,
+	# empty transport (virtio magic, device ID 0).
+	local base
+	for base in 0xd0000000 0xfeb00000; do
+		run mmio add "$base" 0x200 5
+		assert_failure 1
+		assert_output --partial 'guest replied -19 (No such device) to ADD_MMIO'
+		run guest_sh "dmesg | grep -c 'nothing at $base size 0x200 irq 5 answered'"
+		assert_output '1'
+		run guest_sh "grep -i '${base#0x}' /proc/iomem || true"
+		assert_output ''
+	done
+	# Only the disk's device is left; the refused ones took no id.
+	run guest_sh 'ls /sys/bus/platform/devices | grep "^virtio-mmio\."'
+	assert_output 'virtio-mmio.30064'
+	run guest_sh 'test -b /dev/vda'
+	assert_success
+}
+
 @test "guest mmio: mmio del removes exactly the device registered for that window" {
 	# Same window, other IRQ: not that device.
 	run mmio del "$DISK_BASE" "$DISK_SIZE" 5
@@ -92,6 +112,24 @@ mmio() {
 	run mmio del
 	assert_failure 1
 	assert_output --partial '-2 (No such file or directory)'
+}
+
+@test "guest mmio: mmio add is refused while the virtio_mmio driver is not loaded" {
+	run guest_sh 'rmmod virtio_mmio'
+	assert_success
+	run mmio add
+	local status_add=$status output_add=$output
+	run guest_sh 'insmod /lib/modules/virtio_mmio.ko'
+	assert_success
+	status=$status_add output=$output_add
+	assert_failure 1
+	assert_output --partial 'guest replied -19 (No such device) to ADD_MMIO'
+	run guest_sh 'dmesg | grep -c "refused: the virtio_mmio driver is not loaded"'
+	assert_output '1'
+	run guest_sh 'ls /sys/bus/platform/devices | grep "^virtio-mmio\." || true'
+	assert_output ''
+	run guest_sh 'test -e /sys/block/vda'
+	assert_failure
 }
 
 @test "guest mmio: a reloaded module removes a device an earlier load added" {
