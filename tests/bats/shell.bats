@@ -92,7 +92,7 @@ script() {
 	"$UPCALLCTL" shell -t 2 --vm "$SOCK" < "$BATS_TEST_TMPDIR/ops.txt" \
 		> "$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	pid=$!
-	sleep 0.5
+	sleep 1	# well into the wait for the lock, even on a loaded machine
 	t0=$(now_ms)
 	kill -INT "$pid"
 	wait "$pid" || rc=$?
