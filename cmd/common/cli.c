@@ -527,6 +527,7 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	bool two_words = false, run;
 	int w1, w2, nargc = 0, rc;
 	char **nargv, cmdname[64], *cmd_doc;
+	const char *env_vm;
 	void *args;
 
 	find_words(tables, argc, argv, &w1, &w2);
@@ -579,8 +580,8 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		rc = parse_args(cli, &argp, nargc, nargv, 0, &input, &run);
 	}
 	/* $UPCALL_VM stands in for --vm: a glob or an @GROUP there works too */
-	if (run && !cli->nvms && getenv("UPCALL_VM") && *getenv("UPCALL_VM") &&
-	    fleet_add_vm(cli, getenv("UPCALL_VM"))) {
+	env_vm = getenv("UPCALL_VM");
+	if (run && !cli->nvms && env_vm && *env_vm && fleet_add_vm(cli, env_vm)) {
 		rc = cli_fail(cli, EXIT_OSERR, "out of memory");
 		run = false;
 	}
