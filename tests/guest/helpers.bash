@@ -89,7 +89,7 @@ mem_total_kb() {
 }
 
 # Build the module from a copy of the sources (the tree stays clean), the
-# static relay, and an initramfs with the given kernel modules.
+# static guest programs, and an initramfs with the given kernel modules.
 guest_build() {
 	local work=$BATS_FILE_TMPDIR/build
 	mkdir -p "$work/guest-driver" "$work/include/upcall"
@@ -101,10 +101,17 @@ guest_build() {
 		cat "$MODULE_BUILD_LOG" >&2
 		return 1
 	}
-	"${GUEST_CC:-gcc}" -static -O2 -Wall -Wextra -Werror -o "$work/upcall-relay" "$GUEST_SRC/relay.c"
+	# Every tests/guest/*.c is a static program for the guest's /bin:
+	# relay.c becomes upcall-relay, NAME.c becomes upcall-NAME.
+	mkdir -p "$work/bin"
+	local src name
+	for src in "$GUEST_SRC"/*.c; do
+		name=upcall-$(basename "$src" .c)
+		"${GUEST_CC:-gcc}" -static -O2 -Wall -Wextra -Werror -o "$work/bin/$name" "$src" || return 1
+	done
 	export GUEST_KO=$work/guest-driver/upcall_guest.ko
 	"$GUEST_SRC/mkinitramfs.sh" "$work/initrd.gz" "$KIMG/lib/modules/$GUEST_ABI" \
-		"$GUEST_KO" "$work/upcall-relay" "$@"
+		"$GUEST_KO" "$work/bin" "$@"
 	export GUEST_INITRD=$work/initrd.gz
 }
 

@@ -1,10 +1,11 @@
 #!/bin/sh
-# mkinitramfs.sh OUT KERNEL_MODULES_DIR UPCALL_KO RELAY MODULE...
-# A gzip'd cpio with static busybox, the relay, /init and the given kernel
-# modules (names without .ko, loaded in this order).  UPCALL_GUEST_BUSYBOX
+# mkinitramfs.sh OUT KERNEL_MODULES_DIR UPCALL_KO BINDIR MODULE...
+# A gzip'd cpio with static busybox, the static programs of BINDIR (the
+# relay among them) in /bin, /init and the given kernel modules (names
+# without .ko, loaded in this order).  UPCALL_GUEST_BUSYBOX
 # names another busybox binary (default /bin/busybox).
 set -eu
-out=$1 kmods=$2 upcall_ko=$3 relay=$4
+out=$1 kmods=$2 upcall_ko=$3 bindir=$4
 shift 4
 here=$(dirname "$0")
 root=$(mktemp -d)
@@ -12,7 +13,7 @@ trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root/bin" "$root/etc" "$root/lib/modules"
 cp "${UPCALL_GUEST_BUSYBOX:-/bin/busybox}" "$root/bin/busybox"
-cp "$relay" "$root/bin/upcall-relay"
+cp "$bindir"/* "$root/bin/"
 cp "$here/init" "$root/init"
 chmod 0755 "$root/init"
 cp "$upcall_ko" "$root/lib/modules/upcall_guest.ko"
