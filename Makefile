@@ -49,6 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SONAME := libupcall.so.$(SOVERSION)
 SHLIB := $(B)/libupcall.so.$(VERSION)
 STLIB := $(B)/libupcall.a
+INTLIB := $(B)/tests/libupcall-internal.a
 # The tools are linked statically (STATIC=1): one file to copy into a VM
 # host image, and a one-shot command does not pay for the dynamic loader,
 # which was about a third of its time (bench/README.md).  STATIC=0 links
@@ -77,14 +78,26 @@ $(B)/%.o: %.c
 # Only what the library marks UPCALL_EXPORT is visible, in .so and .a alike.
 $(LIB_OBJ): OBJ_FLAGS := -fvisibility=hidden
 
-$(SHLIB): $(LIB_PIC)
+$(SHLIB): $(LIB_PIC) lib/libupcall.sym
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
-		-Wl,-z,defs -o $@ $^
+		-Wl,-z,defs -Wl,--version-script=lib/libupcall.sym -o $@ $(LIB_PIC)
 $(B)/libupcall.so: $(SHLIB)
 	ln -sf $(notdir $(SHLIB)) $(B)/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# The static library is one relocatable object whose hidden symbols are
+# made local, so a program linking libupcall.a reaches the same API as one
+# linking the .so and no internal function.  The unit tests and fuzz
+# harnesses test internals: they link the plain objects ($(INTLIB)).
 $(STLIB): $(LIB_OBJ)
+	rm -f $@ $(B)/libupcall.o
+	$(LD) -r -o $(B)/libupcall.o $^
+	objcopy --localize-hidden $(B)/libupcall.o
+	ar rcs $@ $(B)/libupcall.o
+	rm -f $(B)/libupcall.o
+
+$(INTLIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
@@ -102,9 +115,9 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 $(B)/upcall-stub: $(STUB_OBJ) $(STLIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/tap.h
+$(B)/tests/%: tests/unit/%.c $(INTLIB) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(STLIB) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(INTLIB) $(LDFLAGS)
 
 # make bench: the benchmark programs, always -O2; the baseline is static.
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))

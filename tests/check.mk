@@ -39,10 +39,10 @@ FUZZ_INCLUDED := cmd/common/state.c $(wildcard cmd/common/*.h cmd/upcall-stub/*.
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/test-%)
 all: $(FUZZ_REPLAY)
 define fuzz_replay_rule
-$(B)/tests/test-$(1): fuzz/$(1).c fuzz/replay.c fuzz/fuzz.h $(FUZZ_INCLUDED) $(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(STLIB)
+$(B)/tests/test-$(1): fuzz/$(1).c fuzz/replay.c fuzz/fuzz.h $(FUZZ_INCLUDED) $(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(INTLIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) -Ilib -DFUZZ_NAME='"$(1)"' -o $$@ fuzz/$(1).c fuzz/replay.c \
-		$(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(STLIB) $$(LDFLAGS) $(FUZZ_LIBS)
+		$(patsubst %.c,$(B)/%.o,$(FUZZ_SRC_$(1))) $(INTLIB) $$(LDFLAGS) $(FUZZ_LIBS)
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_replay_rule,$(f))))
 
