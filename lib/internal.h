@@ -39,7 +39,9 @@ struct upcall_session {
 	upcall_frame_fn hook;
 	void *hook_data;
 	volatile sig_atomic_t *interrupt;
-	struct upcall_stats stats;
+	struct {
+		uint64_t requests, connects, last_connect_ns, last_rtt_ns;
+	} stats;
 	char errmsg[UPCALL_ERRMSG_MAX];
 };
 

@@ -11,7 +11,6 @@
 
 #include "internal.h"
 
-#define DEFAULT_TIMEOUT_MS 5000
 
 uint64_t upcall_now_ns(void)
 {
@@ -59,7 +58,7 @@ struct upcall_session *upcall_session_new(const struct upcall_target *t)
 	if (s->target.port == 0)
 		s->target.port = UPCALL_DEFAULT_PORT;
 	s->arch = upcall_host_arch();
-	s->timeout_ms = DEFAULT_TIMEOUT_MS;
+	s->timeout_ms = UPCALL_DEFAULT_TIMEOUT_MS;
 	s->fd = -1;
 	s->watch_fd = s->watch_wd = -1;
 	return s;
@@ -77,21 +76,30 @@ void upcall_session_free(struct upcall_session *s)
 }
 
 UPCALL_EXPORT
-void upcall_session_set_timeout(struct upcall_session *s, int timeout_ms)
+int upcall_session_set_timeout(struct upcall_session *s, int timeout_ms)
 {
-	s->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	if (timeout_ms < 0)
+		return -EINVAL;
+	s->timeout_ms = timeout_ms ? timeout_ms : UPCALL_DEFAULT_TIMEOUT_MS;
+	return 0;
 }
 
 UPCALL_EXPORT
-void upcall_session_set_wait(struct upcall_session *s, int wait_ms)
+int upcall_session_set_wait(struct upcall_session *s, int wait_ms)
 {
-	s->wait_ms = wait_ms > 0 ? wait_ms : 0;
+	if (wait_ms < 0)
+		return -EINVAL;
+	s->wait_ms = wait_ms;
+	return 0;
 }
 
 UPCALL_EXPORT
-void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch)
+int upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch)
 {
+	if (arch != UPCALL_ARCH_X86_64 && arch != UPCALL_ARCH_AARCH64)
+		return -EINVAL;
 	s->arch = arch;
+	return 0;
 }
 
 UPCALL_EXPORT
@@ -122,9 +130,19 @@ enum upcall_arch upcall_session_arch(const struct upcall_session *s)
 }
 
 UPCALL_EXPORT
-void upcall_session_stats(const struct upcall_session *s, struct upcall_stats *st)
+uint64_t upcall_session_stat(const struct upcall_session *s, enum upcall_stat key)
 {
-	*st = s->stats;
+	switch (key) {
+	case UPCALL_STAT_REQUESTS:
+		return s->stats.requests;
+	case UPCALL_STAT_CONNECTS:
+		return s->stats.connects;
+	case UPCALL_STAT_LAST_CONNECT_NS:
+		return s->stats.last_connect_ns;
+	case UPCALL_STAT_LAST_RTT_NS:
+		return s->stats.last_rtt_ns;
+	}
+	return 0;
 }
 
 UPCALL_EXPORT

@@ -7,7 +7,6 @@
 static int run_ping(struct cli *cli, void *args)
 {
 	struct upcall_session *s;
-	struct upcall_stats stats;
 	enum upcall_status st;
 	char target[160];
 	int rc = cli_session(cli, &s);
@@ -20,10 +19,10 @@ static int run_ping(struct cli *cli, void *args)
 	upcall_target_format(upcall_session_target(s), target, sizeof(target));
 	cli_set(cli, "target", json_text(target));
 	if (st == UPCALL_OK) {
-		upcall_session_stats(s, &stats);
-		cli_set(cli, "rtt_us", json_real((double)stats.last_connect_ns / 1e3));
-		cli_say(cli, "%s: device manager answered in %.3f ms", target,
-			(double)stats.last_connect_ns / 1e6);
+		double ns = (double)upcall_session_stat(s, UPCALL_STAT_LAST_CONNECT_NS);
+
+		cli_set(cli, "rtt_us", json_real(ns / 1e3));
+		cli_say(cli, "%s: device manager answered in %.3f ms", target, ns / 1e6);
 	}
 	return cli_finish(cli, st);
 }

@@ -101,8 +101,8 @@ static int run_connect(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
 	struct upcall_session *s;
-	struct upcall_stats before, after;
 	enum upcall_status st;
+	uint64_t connects;
 	int rc;
 
 	if (a->n)
@@ -119,13 +119,13 @@ static int run_connect(struct cli *cli, void *args)
 		shell.vm = vm;
 		shell.globals.vm = vm;
 	}
-	upcall_session_stats(s, &before);
+	connects = upcall_session_stat(s, UPCALL_STAT_CONNECTS);
 	st = upcall_connect(s);
-	upcall_session_stats(s, &after);
-	if (st == UPCALL_OK)
-		say_target(cli, after.connects == before.connects ? "already connected to" :
-			   "connected to", after.connects == before.connects ? 0 :
-			   after.last_connect_ns);
+	if (st == UPCALL_OK && upcall_session_stat(s, UPCALL_STAT_CONNECTS) == connects)
+		say_target(cli, "already connected to", 0);
+	else if (st == UPCALL_OK)
+		say_target(cli, "connected to",
+			   upcall_session_stat(s, UPCALL_STAT_LAST_CONNECT_NS));
 	return cli_finish(cli, st);
 }
 
@@ -144,23 +144,25 @@ static int run_disconnect(struct cli *cli, void *args)
 static int run_status(struct cli *cli, void *args)
 {
 	const char *vm = shell_target(cli);
-	struct upcall_stats st = { 0 };
+	uint64_t requests = 0, rtt_ns = 0;
 	bool up;
 
 	(void)args;
 	shell_note_drop(cli);
 	up = cli->session && upcall_is_connected(cli->session);
-	if (cli->session)
-		upcall_session_stats(cli->session, &st);
+	if (cli->session) {
+		requests = upcall_session_stat(cli->session, UPCALL_STAT_REQUESTS);
+		rtt_ns = upcall_session_stat(cli->session, UPCALL_STAT_LAST_RTT_NS);
+	}
 	cli_set(cli, "target", vm ? json_text(vm) : json_null());
 	cli_set(cli, "connected", json_boolean(up));
-	cli_set(cli, "requests", json_integer((json_int_t)st.requests));
-	cli_set(cli, "last_rtt_ms", json_real((double)st.last_rtt_ns / 1e6));
+	cli_set(cli, "requests", json_integer((json_int_t)requests));
+	cli_set(cli, "last_rtt_ms", json_real((double)rtt_ns / 1e6));
 	cli_say(cli, "target: %s", vm ? vm : "none (use 'connect TARGET')");
 	cli_say(cli, "state: %s", up ? "connected" : "disconnected");
-	cli_say(cli, "requests sent: %" PRIu64, st.requests);
-	if (st.requests)
-		cli_say(cli, "last round trip: %.3f ms", (double)st.last_rtt_ns / 1e6);
+	cli_say(cli, "requests sent: %" PRIu64, requests);
+	if (requests)
+		cli_say(cli, "last round trip: %.3f ms", (double)rtt_ns / 1e6);
 	return cli_finish(cli, UPCALL_OK);
 }
 

@@ -110,16 +110,15 @@ const char *shell_target(const struct cli *cli)
 void shell_note_drop(struct cli *cli)
 {
 	struct upcall_session *s = cli->session;
-	struct upcall_stats before, after;
 	enum upcall_status st;
 	char target[160];
+	uint64_t connects;
 
 	if (!s || !upcall_is_connected(s))
 		return;
-	upcall_session_stats(s, &before);
+	connects = upcall_session_stat(s, UPCALL_STAT_CONNECTS);
 	st = upcall_connect(s);
-	upcall_session_stats(s, &after);
-	if (st == UPCALL_OK && after.connects == before.connects)
+	if (st == UPCALL_OK && upcall_session_stat(s, UPCALL_STAT_CONNECTS) == connects)
 		return;
 	upcall_target_format(upcall_session_target(s), target, sizeof(target));
 	if (st == UPCALL_OK)
@@ -161,25 +160,18 @@ static bool is_shell_cmd(const char *word)
 	return false;
 }
 
-static void print_timing(const struct cli *cli, uint64_t start, uint64_t requests)
+static uint64_t session_stat(const struct cli *cli, enum upcall_stat key)
 {
-	struct upcall_stats st = { 0 };
-
-	if (cli->session)
-		upcall_session_stats(cli->session, &st);
-	fprintf(stderr, "time: %.3f ms", (double)(now_ns() - start) / 1e6);
-	if (st.requests != requests)
-		fprintf(stderr, ", round trip %.3f ms", (double)st.last_rtt_ns / 1e6);
-	fputc('\n', stderr);
+	return cli->session ? upcall_session_stat(cli->session, key) : 0;
 }
 
-static uint64_t requests_sent(const struct cli *cli)
+static void print_timing(const struct cli *cli, uint64_t start, uint64_t requests)
 {
-	struct upcall_stats st = { 0 };
-
-	if (cli->session)
-		upcall_session_stats(cli->session, &st);
-	return st.requests;
+	fprintf(stderr, "time: %.3f ms", (double)(now_ns() - start) / 1e6);
+	if (session_stat(cli, UPCALL_STAT_REQUESTS) != requests)
+		fprintf(stderr, ", round trip %.3f ms",
+			(double)session_stat(cli, UPCALL_STAT_LAST_RTT_NS) / 1e6);
+	fputc('\n', stderr);
 }
 
 /* Run one line; returns its exit code (0 for a blank line or a comment). */
@@ -188,7 +180,7 @@ static int run_line(struct cli *cli, const char *line)
 	const char *err = NULL;
 	int argc, rc;
 	char **argv = shell_split(line, false, &argc, &err);
-	uint64_t start = now_ns(), requests = requests_sent(cli);
+	uint64_t start = now_ns(), requests = session_stat(cli, UPCALL_STAT_REQUESTS);
 
 	if (!argv)
 		return cli_fail(cli, strcmp(err, "out of memory") ? EXIT_USAGE : EXIT_OSERR,

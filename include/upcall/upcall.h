@@ -77,8 +77,20 @@ struct upcall_session;
 struct upcall_session *upcall_session_new(const struct upcall_target *t);
 void upcall_session_free(struct upcall_session *s);
 
-void upcall_session_set_timeout(struct upcall_session *s, int timeout_ms);
-void upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch);
+/*
+ * The setters return 0, or -EINVAL for a value out of range, which
+ * changes nothing.
+ *
+ * Each connect attempt and each request must finish within @timeout_ms;
+ * 0 restores the default, UPCALL_DEFAULT_TIMEOUT_MS.
+ */
+#define UPCALL_DEFAULT_TIMEOUT_MS 5000
+int upcall_session_set_timeout(struct upcall_session *s, int timeout_ms);
+/*
+ * How CPU requests are checked and their replies read (an aarch64 guest
+ * takes a count, no APIC IDs).  The default is upcall_host_arch().
+ */
+int upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch);
 void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
 				   void *data);
 /*
@@ -99,20 +111,22 @@ enum upcall_arch upcall_session_arch(const struct upcall_session *s);
  * (socket missing, VMM not listening, no listener on the vsock port), as
  * while a VM boots.  0 (the default) fails at once.
  */
-void upcall_session_set_wait(struct upcall_session *s, int wait_ms);
+int upcall_session_set_wait(struct upcall_session *s, int wait_ms);
 
 /* Connect and complete the handshake; does nothing if already connected. */
 enum upcall_status upcall_connect(struct upcall_session *s);
 void upcall_disconnect(struct upcall_session *s);
 bool upcall_is_connected(const struct upcall_session *s);
 
-struct upcall_stats {
-	uint64_t requests;		/* request frames answered */
-	uint64_t connects;		/* successful handshakes */
-	uint64_t last_connect_ns;	/* connect + handshake of the last connect */
-	uint64_t last_rtt_ns;		/* request sent to reply read */
+/* Counters of a session; later versions may add keys, never renumber. */
+enum upcall_stat {
+	UPCALL_STAT_REQUESTS,		/* request frames answered */
+	UPCALL_STAT_CONNECTS,		/* successful handshakes */
+	UPCALL_STAT_LAST_CONNECT_NS,	/* connect + handshake of the last connect */
+	UPCALL_STAT_LAST_RTT_NS,	/* request sent to reply read */
 };
-void upcall_session_stats(const struct upcall_session *s, struct upcall_stats *st);
+/* The counter @key; 0 for a key this version does not know. */
+uint64_t upcall_session_stat(const struct upcall_session *s, enum upcall_stat key);
 
 /* Last diagnosis, e.g. "guest replied -22 (Invalid argument) to ADD_CPU". */
 const char *upcall_errmsg(const struct upcall_session *s);

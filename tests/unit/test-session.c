@@ -173,6 +173,26 @@ static void test_bad_targets(void)
 	upcall_session_free(s);
 }
 
+/* Setters refuse what they cannot mean and keep the old value. */
+static void test_setters(void)
+{
+	struct upcall_target t = { .transport = UPCALL_TRANSPORT_VSOCK, .cid = 3 };
+	struct upcall_session *s = upcall_session_new(&t);
+
+	is_int(upcall_session_set_timeout(s, 1500), 0, "timeout 1500 ms: accepted");
+	is_int(upcall_session_set_timeout(s, -1), -EINVAL, "timeout -1: EINVAL");
+	is_int(s->timeout_ms, 1500, "... and the timeout stays");
+	is_int(upcall_session_set_timeout(s, 0), 0, "timeout 0: accepted");
+	is_int(s->timeout_ms, UPCALL_DEFAULT_TIMEOUT_MS, "... and means the default");
+	is_int(upcall_session_set_wait(s, -5), -EINVAL, "wait -5: EINVAL");
+	is_int(upcall_session_set_arch(s, UPCALL_ARCH_AARCH64), 0, "arch aarch64: accepted");
+	is_int(upcall_session_set_arch(s, (enum upcall_arch)7), -EINVAL, "arch 7: EINVAL");
+	is_int(upcall_session_arch(s), UPCALL_ARCH_AARCH64, "... and the arch stays");
+	is_int(upcall_session_stat(s, UPCALL_STAT_REQUESTS), 0, "no request yet");
+	is_int(upcall_session_stat(s, (enum upcall_stat)99), 0, "an unknown counter: 0");
+	upcall_session_free(s);
+}
+
 int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
@@ -195,6 +215,7 @@ int main(void)
 	ok(strstr(msg, "-2147483648 (not a negative errno)"), "says so: %s", msg);
 	test_interrupt_flag();
 	test_bad_targets();
+	test_setters();
 
 	unlink(sock);
 	rmdir(dir);
