@@ -38,7 +38,7 @@ struct upcall_session {
 	bool retryable;		/* the last failure may pass: guest not up yet */
 	upcall_frame_fn hook;
 	void *hook_data;
-	volatile sig_atomic_t *interrupt;
+	int cancel_fd;		/* readable: give up; -1: none */
 	struct {
 		uint64_t requests, connects, last_connect_ns, last_rtt_ns;
 	} stats;
@@ -62,8 +62,17 @@ enum upcall_status upcall_recv_all(struct upcall_session *s, void *buf,
 				   size_t len, size_t *got, uint64_t deadline_ns,
 				   const char *what);
 /*
- * Sleep until the session's socket path may have appeared or @max_ms passed
- * (inotify); upcall_unwatch_path() ends the watch when the wait is over.
+ * poll() @fd (-1: none) for @events for up to @ms, watching the caller's
+ * cancel descriptor too.  Returns 1 ready, 0 not (time up or a signal),
+ * -ECANCELED once the cancel descriptor is readable, or -errno.
+ */
+int upcall_poll(const struct upcall_session *s, int fd, short events, int ms);
+/* True once the caller asked to give up. */
+bool upcall_cancelled(const struct upcall_session *s);
+/*
+ * Sleep until the session's socket path may have appeared, @max_ms passed
+ * or the caller cancelled (inotify); upcall_unwatch_path() ends the watch
+ * when the wait is over.
  */
 void upcall_wait_for_path(struct upcall_session *s, int max_ms);
 void upcall_unwatch_path(struct upcall_session *s);

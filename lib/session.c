@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Sessions: one connection, the service handshake, ping-pong requests. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ struct upcall_session *upcall_session_new(const struct upcall_target *t)
 	s->timeout_ms = UPCALL_DEFAULT_TIMEOUT_MS;
 	s->fd = -1;
 	s->watch_fd = s->watch_wd = -1;
+	s->cancel_fd = -1;
 	return s;
 }
 
@@ -111,10 +113,12 @@ void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
 }
 
 UPCALL_EXPORT
-void upcall_session_set_interrupt(struct upcall_session *s,
-				  volatile sig_atomic_t *flag)
+int upcall_session_set_cancel_fd(struct upcall_session *s, int fd)
 {
-	s->interrupt = flag;
+	if (fd < -1 || (fd >= 0 && fcntl(fd, F_GETFD) < 0))
+		return -EBADF;
+	s->cancel_fd = fd;
+	return 0;
 }
 
 UPCALL_EXPORT
@@ -238,7 +242,7 @@ static enum upcall_status connect_waiting(struct upcall_session *s)
 		st = connect_once(s);
 		if (st != UPCALL_ERR_UNREACHABLE || !s->retryable)
 			break;
-		if (s->interrupt && *s->interrupt) {
+		if (upcall_cancelled(s)) {
 			st = upcall_fail(s, UPCALL_ERR_CANCELLED,
 					 "interrupted while waiting for the guest");
 			break;

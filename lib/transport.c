@@ -34,36 +34,46 @@ static int remaining_ms(uint64_t deadline_ns)
 	return (int)((deadline_ns - now + 999999) / 1000000);
 }
 
-static bool interrupted(const struct upcall_session *s)
+int upcall_poll(const struct upcall_session *s, int fd, short events, int ms)
 {
-	return s->interrupt && *s->interrupt;
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = s->cancel_fd, .events = POLLIN },
+	};
+	int n = poll(pfd, 2, ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	/* A closed cancel descriptor (POLLNVAL) cancels too: better than a hang. */
+	if (pfd[1].revents)
+		return -ECANCELED;
+	return n > 0;
 }
 
-/*
- * Wait for @events.  Returns UPCALL_OK when ready, CANCELLED once the
- * caller's flag is up (looked at before each wait, as the signal that
- * raised it may have come while no poll() was waiting).
- */
+bool upcall_cancelled(const struct upcall_session *s)
+{
+	return s->cancel_fd >= 0 && upcall_poll(s, -1, 0, 0) == -ECANCELED;
+}
+
+/* Wait for @events until the deadline, or until the caller cancels. */
 static enum upcall_status wait_fd(struct upcall_session *s, short events,
 				  uint64_t deadline_ns, const char *what)
 {
-	struct pollfd pfd = { .fd = s->fd, .events = events };
-
 	for (;;) {
 		int ms = remaining_ms(deadline_ns);
 		int n;
 
-		if (interrupted(s))
-			return upcall_fail(s, UPCALL_ERR_CANCELLED, "interrupted %s", what);
 		if (ms == 0)
 			return upcall_fail(s, UPCALL_ERR_TIMEOUT,
 					   "timed out after %gs %s", secs(s->timeout_ms), what);
-		n = poll(&pfd, 1, ms);
+		n = upcall_poll(s, s->fd, events, ms);
 		if (n > 0)
 			return UPCALL_OK;
-		if (n < 0 && errno != EINTR)
+		if (n == -ECANCELED)
+			return upcall_fail(s, UPCALL_ERR_CANCELLED, "interrupted %s", what);
+		if (n < 0)
 			return upcall_fail(s, UPCALL_ERR_SYSTEM, "poll failed %s: %s",
-					   what, strerror(errno));
+					   what, strerror(-n));
 	}
 }
 
@@ -183,14 +193,13 @@ static enum upcall_status finish_connect(struct upcall_session *s,
 	/* A Unix listener with a full backlog says EAGAIN: try again shortly. */
 	while (connect(s->fd, sa, salen) < 0) {
 		if (errno == EAGAIN && sa->sa_family == AF_UNIX) {
-			if (interrupted(s))
-				return upcall_fail(s, UPCALL_ERR_CANCELLED,
-						   "interrupted connecting to %s", where);
 			if (remaining_ms(deadline_ns) == 0)
 				return upcall_fail(s, UPCALL_ERR_TIMEOUT,
 						   "timed out after %gs connecting to %s (listen backlog full)",
 						   secs(s->timeout_ms), where);
-			poll(NULL, 0, 1);
+			if (upcall_poll(s, -1, 0, 1) == -ECANCELED)
+				return upcall_fail(s, UPCALL_ERR_CANCELLED,
+						   "interrupted connecting to %s", where);
 			continue;
 		}
 		if (errno != EINPROGRESS && errno != EINTR)
@@ -336,7 +345,6 @@ void upcall_wait_for_path(struct upcall_session *s, int max_ms)
 {
 	char dir[UPCALL_PATH_MAX];
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd pfd = { .events = POLLIN };
 	ssize_t n;
 
 	if (s->watch_fd < 0)
@@ -347,7 +355,7 @@ void upcall_wait_for_path(struct upcall_session *s, int max_ms)
 						IN_CREATE | IN_MOVED_TO);
 	}
 	if (s->watch_wd < 0) {
-		poll(NULL, 0, max_ms);	/* no inotify here, or no directory yet */
+		upcall_poll(s, -1, 0, max_ms);	/* no inotify here, or no directory yet */
 		return;
 	}
 	/* Drop events seen already (other names); a removed directory ends the watch. */
@@ -359,9 +367,8 @@ void upcall_wait_for_path(struct upcall_session *s, int max_ms)
 				s->watch_wd = -1;
 			p += sizeof(*ev) + ev->len;
 		}
-	pfd.fd = s->watch_fd;
 	if (s->watch_wd >= 0 && access(s->target.path, F_OK) != 0)
-		poll(&pfd, 1, max_ms);	/* created between our connect and the watch? */
+		upcall_poll(s, s->watch_fd, POLLIN, max_ms);	/* created between our connect and the watch? */
 }
 
 void upcall_unwatch_path(struct upcall_session *s)

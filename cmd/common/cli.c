@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel.h"
 #include "cli.h"
 #include "fleet.h"
 #include "inventory.h"
@@ -129,6 +130,8 @@ void cli_init(struct cli *cli, const char *prog)
 	cli->timeout_ms = 5000;
 	cli->out = stdout;
 	cli->err = stderr;
+	/* Without it, Ctrl-C kills outright, as before: nothing is lost. */
+	cancel_setup(true);
 }
 
 void cli_free(struct cli *cli)
@@ -631,7 +634,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	upcall_session_set_arch(cli->session, cli->arch);
 	upcall_session_set_frame_hook(cli->session, cli->verbose ? dump_frame_hook : NULL,
 				      cli->err);
-	upcall_session_set_interrupt(cli->session, cli->interrupt);
+	upcall_session_set_cancel_fd(cli->session, cancel_fd());
 	*out = cli->session;
 	return EXIT_DONE;
 }

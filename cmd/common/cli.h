@@ -61,7 +61,6 @@ struct cli {
 	json_t *result;
 	struct upcall_session *session;	/* kept open between shell commands */
 	struct vm_entry *entry;		/* the --vm inventory entry, with the session */
-	volatile sig_atomic_t *interrupt;	/* shell: Ctrl-C flag for sessions */
 };
 
 struct cli_cmd {

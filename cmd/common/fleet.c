@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cancel.h"
 #include "fleet.h"
 #include "inventory.h"
 
@@ -24,7 +25,7 @@ struct fleet {
 	char **targets;
 	unsigned int n, cap;
 	pthread_mutex_t lock;		/* guards what follows */
-	unsigned int next, ok;
+	unsigned int next, ok, done;
 	int code;			/* exit code of the failures so far */
 	bool mixed;			/* failures had different exit codes */
 	json_t *failed;			/* VMs that failed, for JSON */
@@ -122,19 +123,30 @@ static const char *code_name(int code)
 	return "local failure";
 }
 
-/* Each line of @text on @to as "VM: line" ("PROG: VM: rest" for "PROG: rest"). */
+/* Does @text start with "@word: "? */
+static size_t led_by(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(text, word, n) == 0 && strncmp(text + n, ": ", 2) == 0 ? n + 2 : 0;
+}
+
+/*
+ * Each line of @text on @to as "VM: line" ("PROG: VM: rest" for "PROG:
+ * rest"); a line that already names the VM first keeps its one mention.
+ */
 static void print_prefixed(const struct cli *cli, FILE *to, const char *vm, const char *text)
 {
-	size_t plen = strlen(cli->prog);
-
 	while (text && *text) {
 		int len = (int)strcspn(text, "\n");
+		size_t skip = led_by(text, cli->prog);
 
-		if (strncmp(text, cli->prog, plen) == 0 && strncmp(text + plen, ": ", 2) == 0)
-			fprintf(to, "%s: %s: %.*s\n", cli->prog, vm, len - (int)plen - 2,
-				text + plen + 2);
+		if (skip)
+			fprintf(to, "%s: %s: ", cli->prog, vm);
 		else
-			fprintf(to, "%s: %.*s\n", vm, len, text);
+			fprintf(to, "%s: ", vm);
+		skip += led_by(text + skip, vm);
+		fprintf(to, "%.*s\n", len - (int)skip, text + skip);
 		text += len + (text[len] == '\n');
 	}
 }
@@ -161,6 +173,7 @@ static void print_objects(const struct cli *cli, const char *vm, const char *tex
 
 static void tally(struct fleet *f, const char *vm, int code)
 {
+	f->done++;
 	if (code == EXIT_DONE) {
 		f->ok++;
 		return;
@@ -225,11 +238,12 @@ static void run_one(struct fleet *f, const char *vm)
 	free(err);
 }
 
+/* After Ctrl-C, the VMs not started yet are left alone. */
 static void *worker(void *data)
 {
 	struct fleet *f = data;
 
-	for (;;) {
+	while (!cancel_requested()) {
 		unsigned int i;
 
 		pthread_mutex_lock(&f->lock);
@@ -239,6 +253,7 @@ static void *worker(void *data)
 			return NULL;
 		run_one(f, f->targets[i]);
 	}
+	return NULL;
 }
 
 /* -j, or all VMs up to the default; each worker holds about 4 descriptors. */
@@ -271,22 +286,34 @@ static void run_pool(struct fleet *f)
 	free(tids);
 }
 
+/*
+ * What finished, also after Ctrl-C: then the VMs never started are
+ * counted apart, and the exit code is 130 whatever finished.
+ */
 static int summary(struct fleet *f)
 {
-	unsigned int failed = f->n - f->ok;
-	int code = failed == 0 ? EXIT_DONE : f->ok ? EXIT_SOME_FAILED :
-		   f->mixed ? EXIT_ALL_FAILED : f->code;
+	unsigned int failed = f->done - f->ok, left = f->n - f->done;
+	int code = left ? EXIT_CANCELLED : failed == 0 ? EXIT_DONE :
+		   f->ok ? EXIT_SOME_FAILED : f->mixed ? EXIT_ALL_FAILED : f->code;
+	const char *vms = f->n == 1 ? "VM" : "VMs";
 
 	if (f->cli->output == OUTPUT_TEXT) {
-		fprintf(f->cli->out, "%u ok, %u failed of %u VMs\n", f->ok, failed, f->n);
+		fprintf(f->cli->out, "%u ok, %u failed", f->ok, failed);
+		if (left)
+			fprintf(f->cli->out, ", %u not started (interrupted)", left);
+		fprintf(f->cli->out, " of %u %s\n", f->n, vms);
 		fflush(f->cli->out);
 		return code;
 	}
 	cli_set(f->cli, "vms", json_integer(f->n));
 	cli_set(f->cli, "succeeded", json_integer(f->ok));
 	cli_set(f->cli, "failed", json_integer(failed));
+	cli_set(f->cli, "not_started", json_integer(left));
 	cli_set(f->cli, "failed_vms", json_incref(f->failed));
-	return code ? cli_fail(f->cli, code, "%u of %u VMs failed", failed, f->n) :
+	if (left)
+		return cli_fail(f->cli, code, "interrupted: %u of %u %s not started", left,
+				f->n, vms);
+	return code ? cli_fail(f->cli, code, "%u of %u %s failed", failed, f->n, vms) :
 		cli_finish(f->cli, UPCALL_OK);
 }
 

@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "cancel.h"
 #include "cli.h"
 #include "inventory.h"
 #include "state.h"
@@ -84,19 +85,16 @@ static int take_lock(struct vm_record *r)
 		return cli_fail(r->cli, EXIT_OSERR, "lock file %s.lock in the state directory: %s",
 				r->e->label, r->lockfd < 0 ? strerror(errno) : "not a regular file");
 	while (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		struct timespec pause = { 0, (5 + rand() % 10) * 1000000L };
-
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
 					r->e->label, strerror(errno));
-		if (r->cli->interrupt && *r->cli->interrupt)
-			return cli_fail(r->cli, EXIT_CANCELLED,
-					"interrupted waiting for the lock on VM %s", r->e->label);
 		if (now_ms() > deadline)
 			return cli_fail(r->cli, EXIT_TIMEOUT,
 					"timed out waiting for the lock on VM %s: another operation on it is still running",
 					r->e->label);
-		nanosleep(&pause, NULL);
+		if (!cancel_sleep(5 + rand() % 10))
+			return cli_fail(r->cli, EXIT_CANCELLED,
+					"interrupted waiting for the lock on VM %s", r->e->label);
 	}
 	return EXIT_DONE;
 }

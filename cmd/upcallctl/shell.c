@@ -18,6 +18,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "../common/cancel.h"
 #include "shell.h"
 
 struct shell shell;
@@ -209,6 +210,7 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+	cancel_raise();
 }
 
 /* SIGINT interrupts waits (no SA_RESTART) and only raises the flag. */
@@ -270,6 +272,7 @@ static void on_line(char *line)
 static void cancel_input(void)
 {
 	interrupted = 0;
+	cancel_clear();
 	rl_echo_signal_char(SIGINT);
 	rl_free_line_state();
 	rl_callback_sigcleanup();
@@ -287,6 +290,7 @@ static char *read_line(const struct cli *cli)
 	read_done = false;
 	read_result = NULL;
 	interrupted = 0;
+	cancel_clear();
 	rl_callback_handler_install(prompt ? prompt : "upcall> ", on_line);
 	while (!read_done) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
@@ -387,7 +391,6 @@ static int run_shell(struct cli *cli, void *args)
 	shell.tables = shell_tables();
 	if (!shell.tables || catch_sigint(&old))
 		return cli_fail(cli, EXIT_OSERR, "cannot start the shell: %s", strerror(errno));
-	cli->interrupt = &interrupted;
 	shell.globals = *cli;
 	shell.globals.command = NULL;
 	rc = isatty(STDIN_FILENO) ? interactive(cli) : script(cli, a->keep_going);

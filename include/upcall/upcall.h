@@ -11,7 +11,6 @@
 #ifndef UPCALL_H
 #define UPCALL_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,14 +93,16 @@ int upcall_session_set_arch(struct upcall_session *s, enum upcall_arch arch);
 void upcall_session_set_frame_hook(struct upcall_session *s, upcall_frame_fn fn,
 				   void *data);
 /*
- * Once *flag is non-zero (a signal handler raises it; it is looked at
- * before each wait and whenever a signal cuts one short), the request or
- * the wait for a booting guest is abandoned with UPCALL_ERR_CANCELLED and
- * the connection closed (a late reply would otherwise be read as the
- * answer to the next request).
+ * Once @fd is readable (or closed), every wait of the session ends: the
+ * request, or the wait for a booting guest, is abandoned with
+ * UPCALL_ERR_CANCELLED and the connection closed (a late reply would
+ * otherwise be read as the answer to the next request).  The library
+ * never reads from @fd, so one descriptor can cancel any number of
+ * sessions in any threads at once: the read end of a pipe that a signal
+ * handler writes a byte to, or an eventfd.  -1 (the default) removes it.
+ * Returns 0, or -EBADF for a descriptor that is not open.
  */
-void upcall_session_set_interrupt(struct upcall_session *s,
-				  volatile sig_atomic_t *flag);
+int upcall_session_set_cancel_fd(struct upcall_session *s, int fd);
 
 const struct upcall_target *upcall_session_target(const struct upcall_session *s);
 enum upcall_arch upcall_session_arch(const struct upcall_session *s);

@@ -131,7 +131,7 @@ write_group_inventory() {
 	start_vm a
 	run "$UPCALLCTL" --vm "$(sock a)" --vm "$(sock a)" cpu add 1
 	assert_success
-	assert_line "1 ok, 0 failed of 1 VMs"
+	assert_line "1 ok, 0 failed of 1 VM"
 	assert_equal "$(vm_cpus a)" "0,1"
 }
 
@@ -218,4 +218,63 @@ write_group_inventory() {
 	run "$UPCALLCTL" --vm a --vm b shell </dev/null
 	assert_failure 64
 	assert_output "upcallctl: shell works on one VM at a time; give one --vm"
+}
+
+# wait_log_count FILE PATTERN N: until FILE has N lines matching PATTERN.
+wait_log_count() {
+	local i
+	for i in $(seq 200); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	fail "$1 never had $3 lines of '$2': $(cat "$1")"
+}
+
+@test "Ctrl-C stops every VM at once, leaves the rest alone and says what finished" {
+	start_vm a
+	for v in s1 s2 s3 s4; do start_vm $v --fault no-connect-frame --verbose; done
+	# -j 3: a finishes at once, then s1..s3 hang in their handshakes; s4 waits
+	"$UPCALLCTL" -t 60 -j 3 --vm "$(sock a)" --vm "$(sock s1)" --vm "$(sock s2)" \
+		--vm "$(sock s3)" --vm "$(sock s4)" ping \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'connection accepted' 3
+	kill -INT "$pid"
+	run timeout 10 tail --pid="$pid" -f /dev/null
+	assert_success		# it ended long before its 60 s timeout
+	wait "$pid" && fail "an interrupted fleet run exited 0"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_line --partial "$(sock a): "
+	assert_line "$(sock s1): failed (interrupted, exit 130)"
+	assert_line "$(sock s3): failed (interrupted, exit 130)"
+	refute_line --partial "$(sock s4)"
+	assert_line "1 ok, 3 failed, 1 not started (interrupted) of 5 VMs"
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_line "upcallctl: $(sock s2): interrupted waiting for the guest's CONNECT frame"
+}
+
+@test "Ctrl-C on one VM: exit 130 with what was interrupted" {
+	start_vm s --fault no-connect-frame --verbose
+	"$UPCALLCTL" -t 60 --vm "$(sock s)" ping 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'connection accepted' 1
+	kill -INT "$pid"
+	local rc=0
+	run timeout 10 tail --pid="$pid" -f /dev/null
+	assert_success
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 130
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output "upcallctl: interrupted waiting for the guest's CONNECT frame"
+}
+
+@test "a result that names its VM is not prefixed twice; one VM is one VM" {
+	start_vm a
+	start_vm b
+	run "$VCPUCTL" --vm "$(sock a)" --vm "$(sock b)" get
+	assert_success
+	assert_line --regexp "^$(sock a): 1 vCPUs? online"
+	refute_output --partial "$(sock a): $(sock a)"
+	run "$VCPUCTL" --vm "$(sock a)" --vm "$(sock a)" get
+	assert_line "1 ok, 0 failed of 1 VM"
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Sessions against a scripted guest: how its reply codes are reported. */
 #include <endian.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -111,43 +112,81 @@ static pid_t silent_guest(void)
 	return pid;
 }
 
-/* A flag raised while no signal is cutting a wait short still cancels. */
-static void test_interrupt_flag(void)
-{
-	volatile sig_atomic_t flag = 1;
+struct waiter {
 	struct upcall_session *s;
-	struct upcall_target t;
 	enum upcall_status st;
-	uint64_t t0;
+	uint64_t ns;
+};
+
+static void *wait_for_reply(void *data)
+{
+	struct waiter *w = data;
+	uint64_t t0 = upcall_now_ns();
+
+	w->st = upcall_add_pci(w->s, 0, 0x18, NULL);
+	w->ns = upcall_now_ns() - t0;
+	return NULL;
+}
+
+/*
+ * One cancel descriptor stops sessions in several threads at once: two
+ * requests to a silent guest, 10 s timeout, the pipe written after 0.2 s.
+ * "Long before the timeout" is all the bounds below say.
+ */
+static void test_cancel_fd(void)
+{
+	struct waiter w[2] = { 0 };
+	pthread_t tid[2];
+	struct upcall_target t;
+	int p[2], closed[2];
 	char err[128];
 	pid_t pid = silent_guest();
 
-	if (pid < 0 || upcall_target_parse(sock, 0, &t, err, sizeof(err)) ||
-	    !(s = upcall_session_new(&t))) {
+	if (pid < 0 || pipe(p) || pipe(closed) ||
+	    upcall_target_parse(sock, 0, &t, err, sizeof(err))) {
 		ok(0, "set up a silent guest");
 		return;
 	}
-	upcall_session_set_timeout(s, 3000);
-	upcall_session_set_interrupt(s, &flag);
-	t0 = upcall_now_ns();
-	st = upcall_add_pci(s, 0, 0x18, NULL);
-	is_int(st, UPCALL_ERR_CANCELLED, "flag already up: cancelled (%s)", upcall_errmsg(s));
-	ok(upcall_now_ns() - t0 < 1000000000ull, "at once, not at the 3 s timeout");
-	upcall_session_free(s);
+	for (int i = 0; i < 2; i++) {
+		w[i].s = upcall_session_new(&t);
+		upcall_session_set_timeout(w[i].s, 10000);
+		is_int(upcall_session_set_cancel_fd(w[i].s, p[0]), 0, "session %d watches the pipe", i);
+		pthread_create(&tid[i], NULL, wait_for_reply, &w[i]);
+	}
+	usleep(200000);
+	ok(write(p[1], "x", 1) == 1, "Ctrl-C: one byte into the pipe");
+	for (int i = 0; i < 2; i++) {
+		pthread_join(tid[i], NULL);
+		is_int(w[i].st, UPCALL_ERR_CANCELLED, "thread %d: cancelled (%s)", i,
+		       upcall_errmsg(w[i].s));
+		ok(w[i].ns < 5000000000ull, "thread %d: long before the 10 s timeout", i);
+	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 
-	/* waiting for a guest that is not there yet */
+	/* Still readable: waiting for a guest that is not there yet stops too. */
 	unlink(sock);
-	s = upcall_session_new(&t);
-	upcall_session_set_wait(s, 3000);
-	upcall_session_set_interrupt(s, &flag);
-	t0 = upcall_now_ns();
-	st = upcall_connect(s);
-	is_int(st, UPCALL_ERR_CANCELLED, "flag up during --wait: cancelled (%s)", upcall_errmsg(s));
-	ok(!strstr(upcall_errmsg(s), "still, after waiting"), "and not called a wait that ran out");
-	ok(upcall_now_ns() - t0 < 1000000000ull, "at once, not after the 3 s wait");
-	upcall_session_free(s);
+	upcall_session_set_wait(w[0].s, 10000);
+	uint64_t t0 = upcall_now_ns();
+
+	is_int(upcall_connect(w[0].s), UPCALL_ERR_CANCELLED, "--wait: cancelled (%s)",
+	       upcall_errmsg(w[0].s));
+	ok(!strstr(upcall_errmsg(w[0].s), "still, after waiting"),
+	   "and not called a wait that ran out");
+	ok(upcall_now_ns() - t0 < 5000000000ull, "long before the 10 s wait");
+
+	/* A closed write end cancels too, rather than leaving a hang. */
+	close(closed[1]);
+	upcall_session_set_cancel_fd(w[1].s, closed[0]);
+	upcall_session_set_wait(w[1].s, 10000);
+	is_int(upcall_connect(w[1].s), UPCALL_ERR_CANCELLED, "closed cancel pipe: cancelled");
+	is_int(upcall_session_set_cancel_fd(w[1].s, 1000), -EBADF, "a descriptor not open: EBADF");
+	is_int(upcall_session_set_cancel_fd(w[1].s, -1), 0, "-1 removes it");
+	for (int i = 0; i < 2; i++)
+		upcall_session_free(w[i].s);
+	close(p[0]);
+	close(p[1]);
+	close(closed[0]);
 }
 
 /* Hand-built targets that the parser would refuse are refused here too. */
@@ -213,7 +252,7 @@ int main(void)
 	is_int(add_mem_replied(INT32_MIN, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
 	       "ret INT32_MIN: protocol error");
 	ok(strstr(msg, "-2147483648 (not a negative errno)"), "says so: %s", msg);
-	test_interrupt_flag();
+	test_cancel_fd();
 	test_bad_targets();
 	test_setters();
 
