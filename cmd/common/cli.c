@@ -257,12 +257,24 @@ static void find_words(const struct cli_cmd *const *tables, int argc,
 	}
 }
 
+/* What iproute2 and virsh users type for "del". */
+static const char *verb_alias(const char *verb)
+{
+	static const char *const del[] = { "delete", "remove", "rm", NULL };
+
+	for (size_t i = 0; verb && del[i]; i++)
+		if (strcmp(verb, del[i]) == 0)
+			return "del";
+	return verb;
+}
+
 const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 				  const char *object, const char *verb,
 				  bool *two_words)
 {
 	const struct cli_cmd *c;
 
+	verb = verb_alias(verb);
 	for_each_cmd(c, tables) {
 		if (strcmp(c->object, object) != 0)
 			continue;
@@ -361,6 +373,16 @@ static void print_one_line(FILE *f, const char *prog, const char *msg)
 	fwrite(line, 1, (size_t)n, f);
 }
 
+/* The NAME of "@headNAME@tail", the whole of @err; NULL if it is not so. */
+static char *getopt_quote(const char *err, const char *head, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail), len = strlen(err);
+
+	if (len <= hl + tl || strncmp(err, head, hl) || strcmp(err + len - tl, tail))
+		return NULL;
+	return strndup(err + hl, len - hl - tl);
+}
+
 /*
  * A usage error in one line: "NAME: what (see 'NAME --help')".  argp
  * follows its message with "Try `NAME --help' or `NAME --usage' for more
@@ -369,7 +391,7 @@ static void print_one_line(FILE *f, const char *prog, const char *msg)
  */
 static void usage_error(struct cli *cli, const char *name, char *err)
 {
-	char *end = strstr(err, "\nTry `"), msg[700];
+	char *end = strstr(err, "\nTry `"), msg[700], *opt = NULL;
 	size_t len = strlen(name);
 
 	if (!end)
@@ -378,7 +400,18 @@ static void usage_error(struct cli *cli, const char *name, char *err)
 		*end = '\0';
 	if (strncmp(err, name, len) == 0 && strncmp(err + len, ": ", 2) == 0)
 		err += len + 2;
-	if (strstr(err, "(see '"))	/* it says where to look already */
+	/* getopt's words, in the form of our own refusals */
+	if ((opt = getopt_quote(err, "unrecognized option '", "'")) ||
+	    (opt = getopt_quote(err, "invalid option -- '", "'"))) {
+		snprintf(msg, sizeof(msg), "unknown option \"%s%s\" (see '%s --help')",
+			 opt[0] == '-' ? "" : "-", opt, name);
+		free(opt);
+	} else if ((opt = getopt_quote(err, "option '", "' requires an argument")) ||
+		   (opt = getopt_quote(err, "option requires an argument -- '", "'"))) {
+		snprintf(msg, sizeof(msg), "option \"%s%s\" needs a value (see '%s --help')",
+			 opt[0] == '-' ? "" : "-", opt, name);
+		free(opt);
+	} else if (strstr(err, "(see '"))	/* it says where to look already */
 		snprintf(msg, sizeof(msg), "%s", err);
 	else
 		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
@@ -450,9 +483,201 @@ static int object_help(struct cli *cli, const struct cli_cmd *const *tables,
 	return EXIT_DONE;
 }
 
+/* Edits (insert, delete, substitute, swap two neighbours) from @a to @b. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[33][33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		for (size_t j = 0; j <= lb; j++) {
+			size_t best;
+
+			if (!i || !j) {
+				d[i][j] = i + j;
+				continue;
+			}
+			best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* Keep @cand in *@best if it is the nearest to @word so far, and near enough. */
+static void nearer(const char *word, const char *cand, const char **best, size_t *dist)
+{
+	size_t d = edit_distance(word, cand);
+
+	if (d <= 2 && d < strlen(word) && d < *dist) {
+		*best = cand;
+		*dist = d;
+	}
+}
+
+/* "; did you mean \"X\"?" or "" */
+static void did_you_mean(char *buf, size_t len, const char *prefix, const char *best)
+{
+	if (best)
+		snprintf(buf, len, "; did you mean \"%s%s\"?", prefix, best);
+	else
+		buf[0] = '\0';
+}
+
+static void nearest_long(const struct argp_option *o, const char *name,
+			 const char **best, size_t *dist)
+{
+	for (; o && (o->name || o->key); o++)
+		if (o->name)
+			nearer(name, o->name, best, dist);
+}
+
+/* argp's own options, which no table lists. */
+static const struct argp_option argp_builtins[] = {
+	{ "help", '?', NULL, 0, NULL, 0 },
+	{ "usage", 0, NULL, 0, NULL, 0 },
+	{ "version", 'V', NULL, 0, NULL, 0 },
+	{ 0 }
+};
+
+/* Is this option word (before any '=') one the globals or a command know? */
+static bool option_known(const struct cli_cmd *const *tables, const char *word)
+{
+	unsigned int with = 0, without = 0;
+	const struct cli_cmd *c;
+	size_t nlen;
+
+	if (word[1] != '-' && (word[1] == '?' || word[1] == 'V') && !word[2])
+		return true;
+	if (word[1] != '-') {
+		for (const char *p = word + 1; *p; p++) {
+			int k = short_kind(tables, *p);
+
+			if (k < 0)
+				return false;
+			if (k > 0)
+				return true;	/* the rest is its value */
+		}
+		return true;
+	}
+	nlen = strcspn(word + 2, "=");
+	if (long_in(global_options, word + 2, nlen, &with, &without) ||
+	    long_in(argp_builtins, word + 2, nlen, &with, &without))
+		return true;
+	for_each_cmd(c, tables)
+		if (long_in(c->options, word + 2, nlen, &with, &without))
+			return true;
+	return with + without > 0;
+}
+
+/*
+ * An option before @stop that nothing knows, as "unknown option ...": a
+ * typo there ("--mv web1 ping") would otherwise turn its value into the
+ * command word.
+ */
+static bool unknown_option(const struct cli_cmd *const *tables, int argc, char **argv,
+			   int stop, char *msg, size_t len)
+{
+	const struct cli_cmd *c;
+
+	for (int i = 1; i < argc && i < stop && strcmp(argv[i], "--") != 0; i++) {
+		const char *w = argv[i], *best = NULL;
+		size_t dist = SIZE_MAX;
+		char name[40], hint[80];
+
+		if (w[0] != '-' || !w[1])
+			continue;
+		if (option_known(tables, w)) {
+			if (option_takes_arg(tables, w))
+				i++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(w + 2, "="), w + 2);
+		if (w[1] == '-') {
+			nearest_long(global_options, name, &best, &dist);
+			for_each_cmd(c, tables)
+				nearest_long(c->options, name, &best, &dist);
+		}
+		did_you_mean(hint, sizeof(hint), "--", best);
+		snprintf(msg, len, "unknown option \"%.*s\"%s", (int)strcspn(w, "="), w, hint);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * "--wait 10": an option whose value is optional takes it only joined
+ * ("--wait=10"); a separate number would be read as the command.
+ */
+static bool detached_value(int argc, char **argv, char *msg, size_t len)
+{
+	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *w = argv[i];
+		size_t nlen = strlen(w) - 2;
+		char *end;
+
+		if (strncmp(w, "--", 2) != 0 || !nlen || strchr(w, '='))
+			continue;
+		for (const struct argp_option *o = global_options; o->name || o->key; o++) {
+			if (!o->name || !(o->flags & OPTION_ARG_OPTIONAL) ||
+			    strncmp(o->name, w + 2, nlen) != 0)
+				continue;
+			strtod(argv[i + 1], &end);
+			if (end == argv[i + 1] || *end)
+				break;
+			snprintf(msg, len, "--%s takes its value joined to it: --%s=%s",
+				 o->name, o->name, argv[i + 1]);
+			return true;
+		}
+	}
+	return false;
+}
+
 static error_t quiet_parse(int key, char *arg, struct argp_state *state)
 {
 	return key == ARGP_KEY_ARG ? 0 : global_parse(key, arg, state);
+}
+
+/*
+ * The global options, read quietly so that a refusal made before the
+ * command's own parse still honours -o json; a command's own option stops
+ * that reading where it stands.
+ */
+static void quiet_globals(struct cli *cli, int argc, char **argv)
+{
+	const struct argp quiet = { .options = global_options, .parser = quiet_parse };
+
+	argp_parse(&quiet, argc, argv, ARGP_SILENT, NULL, cli);
+}
+
+/* "help [OBJECT [VERB]]" is "[OBJECT [VERB]] --help"; "version" is --version. */
+static int help_or_version(struct cli *cli, const struct cli_cmd *const *tables,
+			   const char *doc, int argc, char **argv, int w1)
+{
+	char **nargv;
+	int nargc = 0, rc;
+
+	if (strcmp(argv[w1], "version") == 0) {
+		printf("%s\n", argp_program_version);
+		return EXIT_DONE;
+	}
+	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	if (!nargv)
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	for (int i = 0; i < argc; i++)
+		if (i != w1)
+			nargv[nargc++] = argv[i];
+	nargv[nargc++] = "--help";
+	rc = cli_main(cli, tables, doc, nargc, nargv);
+	free(nargv);
+	return rc;
 }
 
 /*
@@ -464,13 +689,12 @@ static error_t quiet_parse(int key, char *arg, struct argp_state *state)
 static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 			   int argc, char **argv, const char *object, const char *verb)
 {
-	const struct argp quiet = { .options = global_options, .parser = quiet_parse };
 	const struct cli_cmd *c;
 	const char *last = NULL;
 	char verbs[256] = "";
 	size_t n = 0;
 
-	argp_parse(&quiet, argc, argv, ARGP_SILENT, NULL, cli);
+	quiet_globals(cli, argc, argv);
 	for_each_cmd(c, tables) {
 		if (!c->verb || strcmp(c->object, object) != 0)
 			continue;
@@ -481,12 +705,29 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 	}
 	if (last && !verb && asks_help(argc, argv))
 		return object_help(cli, tables, object);
-	if (!last)
-		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s%s%s\" (see '%s --help')",
-				object, verb ? " " : "", verb ? verb : "", cli->prog);
-	if (verb)
-		return cli_fail(cli, EXIT_USAGE, "unknown verb \"%s\" for %s: %s%s%s (see '%s --help')",
-				verb, object, verbs, n ? " or " : "", last, cli->prog);
+	if (!last) {
+		const char *best = NULL;
+		size_t dist = SIZE_MAX;
+		char hint[80];
+
+		for_each_cmd(c, tables)
+			nearer(object, c->object, &best, &dist);
+		did_you_mean(hint, sizeof(hint), "", best);
+		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s%s%s\"%s (see '%s --help')",
+				object, verb ? " " : "", verb ? verb : "", hint, cli->prog);
+	}
+	if (verb) {
+		const char *best = NULL;
+		size_t dist = SIZE_MAX;
+		char hint[80];
+
+		for_each_cmd(c, tables)
+			if (c->verb && strcmp(c->object, object) == 0)
+				nearer(verb, c->verb, &best, &dist);
+		did_you_mean(hint, sizeof(hint), "", best);
+		return cli_fail(cli, EXIT_USAGE, "unknown verb \"%s\" for %s: %s%s%s%s (see '%s --help')",
+				verb, object, verbs, n ? " or " : "", last, hint, cli->prog);
+	}
 	return cli_fail(cli, EXIT_USAGE, "%s needs a verb: %s%s%s (see '%s --help')",
 			object, verbs, n ? " or " : "", last, cli->prog);
 }
@@ -529,13 +770,20 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	const struct cli_cmd *cmd = NULL;
 	bool two_words = false, run;
 	int w1, w2, nargc = 0, rc;
-	char **nargv, cmdname[64], *cmd_doc;
+	char **nargv, cmdname[64], *cmd_doc, msg[200];
 	const char *env_vm;
 	void *args;
 
 	find_words(tables, argc, argv, &w1, &w2);
+	if (detached_value(argc, argv, msg, sizeof(msg)) ||
+	    unknown_option(tables, argc, argv, w1 >= 0 ? w1 : argc, msg, sizeof(msg))) {
+		quiet_globals(cli, argc, argv);
+		return cli_fail(cli, EXIT_USAGE, "%s (see '%s --help')", msg, cli->prog);
+	}
 	if (w1 >= 0)
 		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
+	if (!cmd && w1 >= 0 && (!strcmp(argv[w1], "help") || !strcmp(argv[w1], "version")))
+		return help_or_version(cli, tables, doc, argc, argv, w1);
 	if (!cmd && w1 >= 0)
 		return unknown_command(cli, tables, argc, argv, argv[w1],
 				       w2 >= 0 ? argv[w2] : NULL);

@@ -254,10 +254,10 @@ assert "Invalid argument" in o["error"], o
 @test "a usage error says what and where to look, in one line" {
 	run "$UPCALLCTL" --vm "$SOCK" cpu add 1 --bogus
 	assert_failure 64
-	assert_output "upcallctl cpu add: unrecognized option '--bogus' (see 'upcallctl cpu add --help')"
+	assert_output "upcallctl cpu add: unknown option \"--bogus\" (see 'upcallctl cpu add --help')"
 	run "$UPCALLCTL" --bogus
 	assert_failure 64
-	assert_output "upcallctl: unrecognized option '--bogus' (see 'upcallctl --help')"
+	assert_output "upcallctl: unknown option \"--bogus\" (see 'upcallctl --help')"
 	run "$UPCALLCTL" --vm "$SOCK" cpu add
 	assert_failure 64
 	assert_output "upcallctl cpu add: missing vCPU count N (see 'upcallctl cpu add --help')"
@@ -329,4 +329,70 @@ for line in sys.argv[1].splitlines():
 	assert_line ">> 00014d44 01000000 01000000 00000000 | magic ok, size 1, ADD_CPU"
 	assert_line --regexp '^>> 02000000 +\| \+16$'
 	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "typos: the unknown option is named, with the nearest command, verb or option" {
+	run "$UPCALLCTL" --mv "$SOCK" ping
+	assert_failure 64
+	assert_output "upcallctl: unknown option \"--mv\"; did you mean \"--vm\"? (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" pign
+	assert_failure 64
+	assert_output "upcallctl: unknown command \"pign\"; did you mean \"ping\"? (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" cpu dell 1
+	assert_failure 64
+	assert_output --partial 'unknown verb "dell" for cpu: add or del; did you mean "del"?'
+	run "$B/vcpuctl" --vm "$SOCK" setcount 3
+	assert_failure 64
+	assert_output "vcpuctl: unknown command \"setcount 3\"; did you mean \"set-count\"? (see 'vcpuctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" cpu add 1 -Z
+	assert_output "upcallctl cpu add: unknown option \"-Z\" (see 'upcallctl cpu add --help')"
+	run "$UPCALLCTL" cpu add 1 --vm
+	assert_output "upcallctl cpu add: option \"--vm\" needs a value (see 'upcallctl cpu add --help')"
+	# nothing far from every name is guessed at
+	run "$UPCALLCTL" --vm "$SOCK" frobnicate
+	refute_output --partial 'did you mean'
+	run bash -c '"$1" -o json --mv "$2" ping 2>/dev/null' _ "$UPCALLCTL" "$SOCK"
+	assert_failure 64
+	run jq -r '.error' <<<"$output"
+	assert_output --partial 'unknown option "--mv"'
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "delete, remove and rm are del; help and version are commands" {
+	run "$UPCALLCTL" --vm "$SOCK" cpu add 3
+	assert_success
+	run "$UPCALLCTL" --vm "$SOCK" cpu delete 1
+	assert_success
+	assert_output "removed 1 vCPU (APIC ID 3)"
+	run "$UPCALLCTL" --vm "$SOCK" cpu remove 1
+	assert_output "removed 1 vCPU (APIC ID 2)"
+	run "$UPCALLCTL" --vm "$SOCK" cpu rm 1
+	assert_output "removed 1 vCPU (APIC ID 1)"
+	run "$UPCALLCTL" help
+	assert_success
+	assert_line --index 0 "Usage: upcallctl [OPTION...] COMMAND [ARGS...]"
+	run "$UPCALLCTL" help cpu
+	assert_success
+	assert_line --index 0 "Usage: upcallctl cpu VERB [OPTION...] [ARGS...]"
+	run "$UPCALLCTL" help cpu add
+	assert_success
+	assert_line --index 0 "Usage: upcallctl cpu add [OPTION...] N"
+	run "$UPCALLCTL" version
+	assert_success
+	assert_output "$("$UPCALLCTL" --version)"
+	run "$B/memctl" version
+	assert_output --regexp '^memctl [0-9]'
+}
+
+@test "--wait 10 says that the value goes joined; --wait=10 and --wait work" {
+	run "$UPCALLCTL" --wait 10 --vm "$SOCK" ping
+	assert_failure 64
+	assert_output "upcallctl: --wait takes its value joined to it: --wait=10 (see 'upcallctl --help')"
+	run "$UPCALLCTL" --vm "$SOCK" ping --wait 2.5
+	assert_failure 64
+	assert_output --partial "--wait=2.5"
+	run "$UPCALLCTL" --wait=10 --vm "$SOCK" ping
+	assert_success
+	run "$UPCALLCTL" --vm "$SOCK" ping --wait
+	assert_success
 }
