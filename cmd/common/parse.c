@@ -251,6 +251,15 @@ error_t parse_count_key(int key, const char *arg, struct argp_state *state,
 	}
 }
 
+/*
+ * "128": a decimal size without a unit, under a page, is almost surely
+ * megabytes meant; no memory block is that small.  0x... is explicit.
+ */
+static bool bare_bytes(const char *arg, uint64_t v)
+{
+	return v && v < 4096 && arg[strspn(arg, "0123456789")] == '\0';
+}
+
 error_t parse_range_key(int key, const char *arg, struct argp_state *state,
 			struct range_arg *r)
 {
@@ -258,7 +267,7 @@ error_t parse_range_key(int key, const char *arg, struct argp_state *state,
 
 	switch (key) {
 	case OPT_RANGE_BASE:
-		if (parse_u64(arg, &r->base, err, sizeof(err)))
+		if (parse_size(arg, &r->base, err, sizeof(err)))
 			argp_error(state, "--base: %s", err);
 		r->have_base = true;
 		return 0;
@@ -267,6 +276,9 @@ error_t parse_range_key(int key, const char *arg, struct argp_state *state,
 			return ARGP_ERR_UNKNOWN;
 		if (parse_size(arg, &r->size, err, sizeof(err)))
 			argp_error(state, "%s", err);
+		else if (bare_bytes(arg, r->size))
+			argp_error(state, "SIZE %s is %s bytes, less than a page; did you mean %sM?",
+				   arg, arg, arg);
 		r->have_size = true;
 		return 0;
 	case ARGP_KEY_END:

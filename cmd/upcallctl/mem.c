@@ -24,12 +24,29 @@ static error_t mem_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* The block size an inventory gives is known; a bare target's is a guess. */
+static int check_blocks(struct cli *cli, const struct range_arg *a)
+{
+	const struct vm_entry *e = cli->entry;
+	char sz[32], bs[32];
+
+	if (!e || !e->in_inventory || (a->size % e->block_size == 0 &&
+				       a->base % e->block_size == 0))
+		return EXIT_DONE;
+	format_size(e->block_size, bs, sizeof(bs));
+	format_size(a->size % e->block_size ? a->size : a->base, sz, sizeof(sz));
+	return cli_fail(cli, EXIT_USAGE, "%s %s is not a multiple of VM %s's memory block size %s",
+			a->size % e->block_size ? "SIZE" : "--base", sz, e->label, bs);
+}
+
 static int run_mem(struct cli *cli, struct range_arg *a, bool add)
 {
 	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
 	struct upcall_session *s;
 	int rc = cli_session(cli, &s);
 
+	if (!rc)
+		rc = check_blocks(cli, a);
 	if (!rc)
 		rc = hp_begin(cli, &r, s, false, false);
 	if (!rc) {

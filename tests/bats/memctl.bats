@@ -91,3 +91,25 @@ teardown() { stop_stub; }
 	assert_equal "$(stub_state last)" "QUERY_MEM ret=-1 size=0"
 	assert_equal "$(stub_state mem)" ""
 }
+
+@test "sizes: a bare small number asks for its unit, --base takes units, the block size is checked first" {
+	write_inventory "memory:" "  block_size: 128M" "  regions:" \
+		"    - {base: 0x100000000, size: 4G}"
+	start_stub
+	run mem add 128
+	assert_failure 64
+	assert_output "memctl add: SIZE 128 is 128 bytes, less than a page; did you mean 128M? (see 'memctl add --help')"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128 --base 4G
+	assert_failure 64
+	assert_output --partial "did you mean 128M?"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 64M --base 4G
+	assert_failure 64
+	assert_output "upcallctl: SIZE 64MiB is not a multiple of VM web1's memory block size 128MiB"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 4160M
+	assert_failure 64
+	assert_output "upcallctl: --base 4160MiB is not a multiple of VM web1's memory block size 128MiB"
+	assert_equal "$(stub_state requests)" "0"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 4G
+	assert_success
+	assert_output "added 128MiB of memory at 0x100000000-0x107ffffff"
+}
