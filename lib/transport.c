@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -164,7 +165,16 @@ static enum upcall_status connect_failed(struct upcall_session *s, int err,
 					 const char *where)
 {
 	const char *hint = "";
+	struct stat st;
 
+	/* connect() to a file or a directory says "refused": say what it is. */
+	if (s->target.transport == UPCALL_TRANSPORT_UNIX && err == ECONNREFUSED &&
+	    stat(s->target.path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		s->retryable = false;
+		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
+				   "Failed to connect to %s: it is a %s, not a socket (give the VMM's socket)",
+				   where, S_ISDIR(st.st_mode) ? "directory" : "file");
+	}
 	s->retryable = err == ENOENT || err == ECONNREFUSED || err == ECONNRESET;
 	if (s->target.transport == UPCALL_TRANSPORT_VSOCK &&
 	    (err == ECONNRESET || err == ECONNREFUSED))
