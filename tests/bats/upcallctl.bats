@@ -396,13 +396,3 @@ for line in sys.argv[1].splitlines():
 	run "$UPCALLCTL" --vm "$SOCK" ping --wait
 	assert_success
 }
-
-@test "--vm naming a file or a directory says it is not a socket" {
-	touch "$BATS_TEST_TMPDIR/plain"
-	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/plain" ping
-	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/plain: it is a file, not a socket (give the VMM's socket)"
-	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR" --wait=1 ping
-	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR: it is a directory, not a socket (give the VMM's socket)"
-}
