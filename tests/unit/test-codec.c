@@ -297,6 +297,7 @@ static void test_targets(void)
 
 int main(void)
 {
+	tap_plan(73);
 	test_cpu_worked_example();
 	test_cpu_invalid();
 	test_cpu_arm64();

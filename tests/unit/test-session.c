@@ -177,6 +177,7 @@ int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
 
+	tap_plan(18);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
