@@ -138,6 +138,21 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 ' "$(grep '^{' <<<"$output")"
 }
 
+@test "a CPU reply of ret 0 below the count is partial too: 2, and the rest not done" {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault stop-cpu=2
+	run ctl cpu add 3
+	assert_failure 2
+	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
+	assert_line "upcallctl: guest handled 1 of 3 CPUs of ADD_CPU without an error"
+	assert_equal "$(stub_state last)" "ADD_CPU ret=0 index=1 size=258 ids=1,2,3"
+	assert_equal "$(stub_state cpus)" "0,1"
+	run "$UPCALLCTL" --vm "$SOCK" -o json cpu add 2 --apic-ids 4,5
+	assert_failure 2
+	run jq -c '[.ret, .done, .not_done, .status, .exit_code]' <<<"$(grep '^{' <<<"$output")"
+	assert_output '[0,[4],[5],"partial",2]'
+	assert_equal "$(stub_state cpus)" "0,1,4"
+}
+
 @test "a guest that claims more CPUs than asked: 76" {
 	fault_case 76 "guest claims 2 of 1 CPUs handled in its reply to ADD_CPU$" \
 		--fault lie-index -- cpu add 1
