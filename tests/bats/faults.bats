@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # Every fault a VMM or guest can show gives its exit code and a one-line
-# diagnosis within the timeout plus one second; nothing crashes or hangs.
+# diagnosis; nothing crashes or hangs.  With a 1 s --timeout, a 10 s
+# wrapper turns a client that outlives its timeout into a failure (exit
+# 124) without asking a loaded machine for any particular speed.
 
 load helpers
 
@@ -18,15 +20,14 @@ fault_case() {
 	done
 	shift
 	start_stub --boot-vcpus 1 --max-vcpus 8 "${stub_args[@]}"
-	timed_run timeout --kill-after=2 5 "$UPCALLCTL" --vm "$SOCK" --timeout 1 "$@"
+	run timeout --kill-after=2 10 "$UPCALLCTL" --vm "$SOCK" --timeout 1 "$@"
 	assert_failure "$want"
 	assert_one_line
 	assert_output --regexp "^upcallctl: $regex"
-	assert_took_at_most 2000
 }
 
 @test "no socket: 69" {
-	timed_run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" cpu add 1
+	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" cpu add 1
 	assert_failure 69
 	assert_one_line
 	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
@@ -171,18 +172,19 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 }
 
 @test "stub killed with SIGKILL while the client waits: 69 at once, not at the timeout" {
-	start_stub --boot-vcpus 1 --max-vcpus 8 --fault reply-after=5000
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault reply-after=60000
 	local t0 pid
-	t0=$(now_ms)
-	"$UPCALLCTL" --vm "$SOCK" --timeout 4 cpu add 1 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	"$UPCALLCTL" --vm "$SOCK" --timeout 30 cpu add 1 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	pid=$!
-	sleep 0.5
+	wait_stub_requests 1	# the client waits for the reply
+	t0=$(now_ms)
 	kill -9 "$STUB_PID"
 	local rc=0
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 69
 	ELAPSED_MS=$(($(now_ms) - t0))
-	assert_took_at_most 1500
+	# at once: a third of the 30 s timeout is a margin for any machine
+	assert_took_at_most 10000
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_one_line
 	assert_output "upcallctl: guest closed the connection instead of replying to ADD_CPU"
