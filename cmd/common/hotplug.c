@@ -115,6 +115,23 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	return cli_finish(cli, c->st);
 }
 
+/*
+ * A refusal contradicts the record when the guest already has a range the
+ * record knows nothing overlapping, or lacks the one the record lists; a
+ * refusal the record agrees with (upcallctl asks the guest nothing first)
+ * says nothing about the record.
+ */
+static bool mem_contradicts(const struct vm_record *r, bool add, uint64_t base,
+			    uint64_t size, int32_t ret)
+{
+	if (r->from_guest)
+		return false;
+	if (add)
+		return (ret == -EEXIST || ret == -EBUSY) &&
+		       state_mem_overlap(&r->st, base, size) < 0;
+	return ret == -ENOENT && state_mem_containing(&r->st, base, size) >= 0;
+}
+
 int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  bool add, uint64_t base, uint64_t size)
 {
@@ -147,8 +164,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	}
 	if ((rc = record_save(r, "")))
 		return rc;
-	if (st == UPCALL_ERR_GUEST && !r->from_guest &&
-	    ((add && (rp.ret == -EEXIST || rp.ret == -EBUSY)) || (!add && rp.ret == -ENOENT))) {
+	if (st == UPCALL_ERR_GUEST && mem_contradicts(r, add, base, size, rp.ret)) {
 		cli_set(cli, "status", json_text(upcall_status_name(st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",

@@ -84,10 +84,10 @@ static unsigned int cpus_online(const struct stub_state *s)
 	return n;
 }
 
-/* fail-cpu=N: does handling the CPU at 0-based position @i fail? */
+/* fail-cpu=N, stop-cpu=N: does handling the CPU at 0-based position @i fail? */
 static bool cpu_fails(const struct stub *st, unsigned int i)
 {
-	return st->cfg.faults.fail_cpu == i + 1;
+	return st->cfg.faults.fail_cpu == i + 1 || st->cfg.faults.stop_cpu == i + 1;
 }
 
 /* x86_64 ADD_CPU: whole request refused if any ID is online or >= max. */
@@ -182,6 +182,8 @@ static void handle_cpu(struct stub *st, const struct request *rq, struct reply *
 		rp->ret = cpu_add_x86(st, c, &index);
 	else
 		rp->ret = cpu_del_x86(st, c, &index);
+	if (rp->ret == -EIO && st->cfg.faults.stop_cpu && !st->cfg.faults.refuse_errno)
+		rp->ret = 0;	/* stop-cpu: a partial result without an error */
 	if (st->cfg.faults.lie_index)
 		index = c->count + 1U;
 	rp->p.cpu.apic_index = index;

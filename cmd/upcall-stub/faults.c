@@ -45,6 +45,7 @@ static const struct fault_def fault_defs[] = {
 	FLAG("lie-index", lie_index),
 	VALUE("errno", ARG_REQUIRED, 1, 4095, F_INT, refuse_errno),
 	VALUE("fail-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT, F_UINT, fail_cpu),
+	VALUE("stop-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT, F_UINT, stop_cpu),
 	VALUE("slow-drip", ARG_OPTIONAL, 1, 60000, F_UINT, slow_drip_ms),
 	VALUE("reply-after", ARG_REQUIRED, 1, 3600000, F_UINT, reply_after_ms),
 	VALUE("exit-after", ARG_REQUIRED, 1, ULONG_MAX, F_ULONG, exit_after),

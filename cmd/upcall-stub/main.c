@@ -108,6 +108,9 @@ static const struct argp_option options[] = {
 	{ "  fail-cpu=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "the Nth CPU (1-based) of a CPU request fails with -EIO: the first "
 	  "N-1 are done, apic_index is N-1", 0 },
+	{ "  stop-cpu=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+	  "as fail-cpu=N, but the reply's ret is 0: a partial result "
+	  "without an error", 0 },
 	{ "  lie-index", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "CPU replies claim apic_index = count + 1", 0 },
 	{ "  exit-after=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,

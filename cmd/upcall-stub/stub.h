@@ -49,6 +49,7 @@ struct stub_faults {
 	bool lie_index;
 	int refuse_errno;		/* errno=N; 0 = off */
 	unsigned int fail_cpu;		/* 1-based; 0 = off */
+	unsigned int stop_cpu;		/* 1-based; 0 = off */
 	unsigned int slow_drip_ms;	/* 0 = off */
 	unsigned int reply_after_ms;	/* 0 = off */
 	unsigned long exit_after;	/* 0 = off */

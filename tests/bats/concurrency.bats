@@ -59,7 +59,7 @@ start_fast_stub() {
 	start_fast_stub --boot-vcpus 1 --max-vcpus 256
 	"$HAMMER" --vm "$SOCK" --clients 50 --requests 100000 >/dev/null 2>&1 3>&- &
 	local pid=$!
-	sleep 0.5
+	wait_stub_requests 200	# the clients are mid-run
 	kill -9 "$pid"
 	wait "$pid" || true
 	# frames already in the killed clients' sockets may still be handled
@@ -113,18 +113,43 @@ start_fast_stub() {
 	write_inventory "max_vcpu_count: 8"
 	start_stub --boot-vcpus 1 --max-vcpus 8
 	vcpu set-count 2
-	flock "$UPCALL_STATE_DIR/web1.lock" sleep 3 3>&- &
-	local holder=$!
-	sleep 0.3
-	timed_run "$VCPUCTL" --config "$INV" --vm web1 -t 0.25 set-count 3
+	hold_lock "$UPCALL_STATE_DIR/web1.lock"
+	run_bounded 30 "$VCPUCTL" --config "$INV" --vm web1 -t 0.25 set-count 3
 	assert_failure 75
 	assert_output "vcpuctl: timed out waiting for the lock on VM web1: another operation on it is still running"
-	assert_took_at_most 2000
 	assert_equal "$(stub_state cpus)" "0,1"
-	kill "$holder"
-	wait "$holder" || true
+	release_lock
 	run vcpu set-count 3
 	assert_success
+}
+
+# The wait is bounded by several timeouts, not one: the holder may be
+# another tool that takes a step of up to a timeout each.
+@test "a lock holder that takes longer than one timeout, not than four, is waited for" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	vcpu set-count 2
+	# held for two timeouts of 2 s; the wait may last four
+	hold_lock "$UPCALL_STATE_DIR/web1.lock" 4
+	run_bounded 30 "$VCPUCTL" --config "$INV" --vm web1 -t 2 set-count 3
+	release_lock
+	assert_success
+	assert_output "added 1 vCPU (APIC ID 2)"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "a NAME.yaml.tmp left by a writer killed before its rename does not block writes" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8
+	vcpu set-count 2
+	printf 'cpus: [0, 1, 2, 3\n' >"$RECORD.tmp"
+	run vcpu set-count 3
+	assert_success
+	assert_equal "$(record_cpus)" "0,1,2"
+	assert [ ! -e "$RECORD.tmp" ]
+	run vcpu get
+	assert_success
+	assert_output "web1: 3 vCPUs online (APIC IDs 0, 1, 2), max 8; from the record"
 }
 
 @test "kill -9 at random points of 30 vcpuctl and memctl runs never leaves an unreadable record" {

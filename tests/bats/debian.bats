@@ -21,7 +21,8 @@ setup() {
 	(cd "$TOP" && git ls-files -co --exclude-standard | grep -v '^build[^/]*/' |
 		while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done |
 		cpio -pdm --quiet "$work/src" 2>/dev/null) || true
-	[ -f "$work/src/debian/control" ] && [ -f "$work/src/Makefile" ]
+	assert [ -f "$work/src/debian/control" ]
+	assert [ -f "$work/src/Makefile" ]
 	# a clean environment: B (our build dir) and make's flags must not leak in
 	run env -u B -u UPCALL_BUILD -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
 		bash -c "cd '$work/src' && timeout 150 dpkg-buildpackage -us -uc -b 2>&1"

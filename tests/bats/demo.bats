@@ -32,9 +32,9 @@ load helpers
 @test "demo: the stub is stopped and its directory removed" {
 	TERM=dumb run_bounded 60 env B="$B" "$BATS_TEST_DIRNAME/../../scripts/demo"
 	assert_success
-	local dir=${lines[0]#Guest stub listening on }
-	dir=${dir%/vm.sock*}
-	[ -n "$dir" ] && [ "$dir" != "${lines[0]}" ]
+	local re='^Guest stub listening on (/.+)/vm\.sock ' dir
+	[[ ${lines[0]} =~ $re ]] || fail "no stub directory in: ${lines[0]}"
+	dir=${BASH_REMATCH[1]}
 	assert [ ! -e "$dir" ]
 	run pgrep -f -- "$dir/vm.sock"
 	assert_failure 1

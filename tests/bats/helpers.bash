@@ -62,6 +62,58 @@ run_bounded() {
 	run timeout --kill-after=2 "$secs" "$@"
 }
 
+# hold_lock FILE [SECONDS]: hold the flock on FILE in the background, for
+# SECONDS or until release_lock; returns once it is held.
+hold_lock() {
+	local file=$1 secs=${2:-} i
+	LOCK_RELEASE=$BATS_TEST_TMPDIR/lock-release.$RANDOM
+	(
+		exec 9>>"$file"
+		flock 9
+		touch "$LOCK_RELEASE.held"
+		if [ -n "$secs" ]; then
+			sleep "$secs"
+		else
+			until [ -e "$LOCK_RELEASE" ]; do sleep 0.05; done
+		fi
+	) 3>&- &
+	LOCK_HOLDER=$!
+	for i in $(seq 600); do
+		[ -e "$LOCK_RELEASE.held" ] && return 0
+		sleep 0.05
+	done
+	fail "the lock on $file was not taken within 30 s"
+}
+
+release_lock() {
+	touch "$LOCK_RELEASE"
+	wait "$LOCK_HOLDER" || true
+}
+
+# wait_opened PID FILE: until process PID has FILE open (30 s at most).
+wait_opened() {
+	local pid=$1 file fd i
+	file=$(readlink -f "$2")
+	for i in $(seq 600); do
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "$file" ] && return 0
+		done
+		kill -0 "$pid" 2>/dev/null || fail "process $pid exited before it opened $file"
+		sleep 0.05
+	done
+	fail "process $pid did not open $file within 30 s"
+}
+
+# wait_stub_requests N: until the stub has received N request frames (30 s).
+wait_stub_requests() {
+	local i
+	for i in $(seq 600); do
+		[ "$(stub_state requests)" -ge "$1" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "the stub received $(stub_state requests) requests in 30 s, not $1"
+}
+
 # Milliseconds since the epoch, for "answered within" assertions.
 now_ms() {
 	local t=${EPOCHREALTIME/./}

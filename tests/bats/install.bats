@@ -39,7 +39,8 @@ man_example() {
 	run readelf -d "$u/lib/libupcall.so.$V"
 	assert_output --partial "Library soname: [libupcall.so.0]"
 	[ -f "$u/lib/libupcall.a" ]
-	[ -f "$u/include/upcall/upcall.h" ] && [ -f "$u/include/upcall/wire.h" ]
+	assert [ -f "$u/include/upcall/upcall.h" ]
+	assert [ -f "$u/include/upcall/wire.h" ]
 	run cat "$u/lib/pkgconfig/libupcall.pc"
 	assert_line "prefix=/usr"
 	assert_line "Version: $V"

@@ -113,3 +113,49 @@ teardown() { stop_stub; }
 	assert_success
 	assert_output "added 128MiB of memory at 0x100000000-0x107ffffff"
 }
+
+@test "a change the guest made though the record disagreed: done, with a notice" {
+	start_stub --no-query
+	# the record lists 0x100000000+128M, which the guest does not have
+	run mem sync --ranges 0x100000000+128M
+	assert_success
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x100000000
+	assert_success
+	assert_line "added 128MiB of memory at 0x100000000-0x107ffffff"
+	assert_line "upcallctl: notice: VM web1: the record already had that range, so it is out of date (check the guest, then use the sync command)"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x108000000
+	assert_success
+	refute_output --partial "notice"
+	# the record forgets 0x108000000+128M, which the guest has
+	run mem sync --ranges 0x100000000+128M
+	assert_success
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem del 128M --base 0x108000000
+	assert_success
+	assert_line "removed 128MiB of memory at 0x108000000-0x10fffffff"
+	assert_line "upcallctl: notice: VM web1: the record did not have that range, so it is out of date (check the guest, then use the sync command)"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
+}
+
+@test "a refusal that contradicts the record names the record out of date; one it agrees with does not" {
+	start_stub --no-query
+	mem add 128M --base 0x100000000
+	# the record forgets that range and lists one the guest does not have
+	run mem sync --ranges 0x110000000+128M
+	assert_success
+	run mem add 128M
+	assert_failure 1
+	assert_output "memctl: guest replied -17 (File exists) to ADD_MEM: the record of VM web1 is out of date (the guest already has that range); check the guest, then run 'memctl --vm web1 sync --ranges BASE+SIZE,...'"
+	run mem del 128M --base 0x110000000
+	assert_failure 1
+	assert_output --partial "guest replied -2 (No such file or directory) to DEL_MEM: the record of VM web1 is out of date (the guest does not have that range)"
+	# upcallctl sends what it is told: a refusal the record agrees with is only a refusal
+	run mem sync --ranges 0x100000000+128M
+	assert_success
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x100000000
+	assert_failure 1
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	run "$UPCALLCTL" --config "$INV" --vm web1 mem del 128M --base 0x120000000
+	assert_failure 1
+	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MEM"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
+}

@@ -61,7 +61,8 @@ teardown() { stop_stub; }
 	run vcpu sync --apic-ids 0
 	assert_success
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/victim")" "cpus: [0, 1, 2, 3]"
-	[ -f "$RECORD" ] && [ ! -L "$RECORD" ]
+	assert [ -f "$RECORD" ]
+	refute [ -L "$RECORD" ]
 }
 
 @test "security: a lock file that is a symlink is refused" {

@@ -30,17 +30,17 @@ screen() {
 	tmux -L "$TMUX_SOCK" capture-pane -p | sed -e '/^$/d'
 }
 
-# wait_screen [--regexp] [--] TEXT: poll the screen until TEXT appears (5 s).
+# wait_screen [--regexp] [--] TEXT: poll the screen until TEXT appears (10 s).
 wait_screen() {
 	local grep_opt=-F i
 	[ "$1" = --regexp ] && { grep_opt=-E; shift; }
 	[ "$1" = -- ] && shift
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		screen | grep -q $grep_opt -- "$1" && return 0
 		sleep 0.05
 	done
 	screen >&2
-	fail "not on the screen after 5 s: $1"
+	fail "not on the screen after 10 s: $1"
 }
 
 # The screen's last line, i.e. the prompt and what is being typed.

@@ -63,10 +63,12 @@ teardown() {
 }
 
 @test "deleting the boot CPU is refused by the guest, exit 1" {
+	# two CPUs online: the rule that never removes every CPU does not apply
+	ctl cpu add 1
 	run ctl cpu del 1 --apic-ids 0
 	assert_failure 1
 	assert_output "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU"
-	assert_equal "$(stub_state cpus)" "0"
+	assert_equal "$(stub_state cpus)" "0,1"
 }
 
 @test "adding an online APIC ID is refused, state unchanged" {
@@ -147,21 +149,55 @@ assert "Invalid argument" in o["error"], o
 	assert_equal "$(stub_state mem)" ""
 }
 
+@test "memory overlapping a plugged range is refused with EEXIST" {
+	run ctl mem add 256M --base 0x100000000
+	assert_success
+	run ctl mem add 128M --base 0x108000000
+	assert_failure 1
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	run ctl mem add 256M --base 0xf8000000
+	assert_failure 1
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000"
+}
+
 @test "unaligned memory is refused by the guest" {
 	run ctl mem add 64M --base 0x100000000
 	assert_failure 1
-	assert_output --partial "to ADD_MEM"
+	assert_output "upcallctl: guest replied -22 (Invalid argument) to ADD_MEM"
 	assert_equal "$(stub_state mem)" ""
 }
 
-@test "mmio add and del" {
+@test "mmio add and del, two windows side by side" {
 	run ctl mmio add --base 0xd0000000 --size 0x1000 --irq 5
 	assert_success
 	assert_output "added virtio-mmio device at 0xd0000000-0xd0000fff, IRQ 5"
-	assert_equal "$(stub_state mmio)" "0xd0000000+0x1000@5"
+	run ctl mmio add --base 0xd0001000 --size 0x1000 --irq 6
+	assert_success
+	assert_equal "$(stub_state mmio)" "0xd0000000+0x1000@5 0xd0001000+0x1000@6"
 	run ctl mmio del --base 0xd0000000 --size 4K --irq 5
 	assert_success
+	assert_equal "$(stub_state mmio)" "0xd0001000+0x1000@6"
+	run ctl mmio del --base 0xd0001000 --size 4K --irq 6
+	assert_success
 	assert_equal "$(stub_state mmio)" ""
+}
+
+@test "an MMIO window whose IRQ or range is in use is refused with EBUSY" {
+	ctl mmio add --base 0xd0000000 --size 0x1000 --irq 5
+	# another range, the same IRQ
+	run ctl mmio add --base 0xd0002000 --size 0x1000 --irq 5
+	assert_failure 1
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO"
+	# another IRQ, an overlapping range
+	run ctl mmio add --base 0xd0000800 --size 0x1000 --irq 7
+	assert_failure 1
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO"
+	# a delete must match base, size and IRQ
+	run ctl mmio del --base 0xd0000000 --size 0x1000 --irq 6
+	assert_failure 1
+	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MMIO"
+	assert_equal "$(stub_state mmio)" "0xd0000000+0x1000@5"
 }
 
 @test "pci del removes the device, pci add brings it back" {

@@ -84,11 +84,11 @@ teardown() { stop_stub; }
 
 @test "vcpuctl: kill -9 mid-request leaves a readable record that says so" {
 	write_inventory "max_vcpu_count: 8"
-	# every reply takes 1 s: the query's, then ADD_CPU's
-	start_stub --no-query --boot-vcpus 1 --max-vcpus 8 --fault reply-after=1000
-	"$VCPUCTL" --config "$INV" --vm web1 set-count 3 3>&- &
+	# every reply takes 3 s: the query's, then ADD_CPU's
+	start_stub --no-query --boot-vcpus 1 --max-vcpus 8 --fault reply-after=3000
+	"$VCPUCTL" --config "$INV" --vm web1 -t 10 set-count 3 3>&- &
 	local pid=$!
-	sleep 1.5
+	wait_stub_requests 2	# ADD_CPU has reached the guest, its reply has not come
 	kill -9 "$pid"
 	wait "$pid" || true
 	run grep -c '^pending: "add vCPUs 1, 2"$' "$RECORD"

@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Minimal TAP producer for the C unit tests (tests/run-all counts TAP). */
+/*
+ * Minimal TAP producer for the C unit tests (tests/run-all counts TAP).
+ * main() states its plan first (tap_plan): a test function that returns
+ * early then leaves the run short of its plan, which fails it, instead of
+ * silently lowering the count.
+ */
 #ifndef UPCALL_TAP_H
 #define UPCALL_TAP_H
 
 #include <stdio.h>
 #include <string.h>
 
-static int tap_n, tap_failed;
+static int tap_n, tap_failed, tap_planned = -1;
+
+static inline void tap_plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+}
 
 #define ok(cond, ...) do {						\
 	int ok_ = !!(cond);						\
@@ -45,9 +56,17 @@ static inline void tap_hexdiff(const unsigned char *got,
 			    (const unsigned char *)(want), (n));	\
 } while (0)
 
+/* The exit status: 1 if a test failed or the run did not match its plan. */
 static inline int tap_done(void)
 {
-	printf("1..%d\n", tap_n);
+	if (tap_planned < 0) {
+		printf("not ok %d - no plan stated before the tests\n", ++tap_n);
+		return 1;
+	}
+	if (tap_n != tap_planned) {
+		printf("not ok %d - planned %d tests, ran %d\n", tap_n + 1, tap_planned, tap_n);
+		return 1;
+	}
 	return tap_failed ? 1 : 0;
 }
 

@@ -108,6 +108,8 @@ static void test_mem_mmio_pci(void)
 	is_int(upcall_encode_mem(frame, UPCALL_MSG_ADD_MEM, UINT64_MAX - 10, 4096,
 				 err, sizeof(err)), UPCALL_ERR_INVALID,
 	       "overflowing memory range refused");
+	is_int(upcall_encode_mem(frame, UPCALL_MSG_ADD_MEM, 0, 128 << 20, err,
+				 sizeof(err)), UPCALL_ERR_INVALID, "memory base 0 refused");
 
 	is_int(upcall_encode_mmio(frame, UPCALL_MSG_DEL_MMIO, 0xd0000000, 0x1000, 5,
 				  err, sizeof(err)), UPCALL_OK, "encode DEL_MMIO");
@@ -117,6 +119,8 @@ static void test_mem_mmio_pci(void)
 	is_int(upcall_encode_mmio(frame, UPCALL_MSG_ADD_MMIO, 0xd0000000, 0x1000,
 				  UPCALL_MAX_IRQ + 1, err, sizeof(err)),
 	       UPCALL_ERR_INVALID, "IRQ above the range refused");
+	is_int(upcall_encode_mmio(frame, UPCALL_MSG_ADD_MMIO, 0, 0x1000, 5, err,
+				  sizeof(err)), UPCALL_ERR_INVALID, "MMIO base 0 refused");
 
 	upcall_encode_pci(frame, UPCALL_MSG_DEL_PCI, 0, 3 << 3);
 	is_bytes(frame, pci, sizeof(pci), "DEL_PCI frame");
@@ -297,6 +301,7 @@ static void test_targets(void)
 
 int main(void)
 {
+	tap_plan(75);
 	test_cpu_worked_example();
 	test_cpu_invalid();
 	test_cpu_arm64();

@@ -189,6 +189,38 @@ static void test_cancel_fd(void)
 	close(closed[0]);
 }
 
+/*
+ * Base 0 is refused by the library itself, not only by the tools' command
+ * lines: nothing listens on the socket, so a request that got as far as
+ * connecting would fail as unreachable instead.
+ */
+static void test_base_zero(void)
+{
+	struct upcall_session *s = NULL;
+	struct upcall_target t;
+	char err[128];
+
+	unlink(sock);
+	if (upcall_target_parse(sock, 0, &t, err, sizeof(err)) == UPCALL_OK)
+		s = upcall_session_new(&t);
+	ok(s != NULL, "a session to a socket nobody listens on");
+	if (!s)
+		return;
+	is_int(upcall_add_mem(s, 0, 0x8000000, NULL), UPCALL_ERR_INVALID,
+	       "ADD_MEM at base 0 refused before connecting");
+	ok(strstr(upcall_errmsg(s), "memory base must not be zero"), "says why: %s",
+	   upcall_errmsg(s));
+	is_int(upcall_del_mem(s, 0, 0x8000000, NULL), UPCALL_ERR_INVALID,
+	       "DEL_MEM at base 0 refused before connecting");
+	is_int(upcall_add_mmio(s, 0, 0x1000, 5, NULL), UPCALL_ERR_INVALID,
+	       "ADD_MMIO at base 0 refused before connecting");
+	ok(strstr(upcall_errmsg(s), "MMIO base must not be zero"), "says why: %s",
+	   upcall_errmsg(s));
+	is_int(upcall_del_mmio(s, 0, 0x1000, 5, NULL), UPCALL_ERR_INVALID,
+	       "DEL_MMIO at base 0 refused before connecting");
+	upcall_session_free(s);
+}
+
 /* Hand-built targets that the parser would refuse are refused here too. */
 static void test_bad_targets(void)
 {
@@ -236,6 +268,7 @@ int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
 
+	tap_plan(44);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
@@ -255,6 +288,7 @@ int main(void)
 	test_cancel_fd();
 	test_bad_targets();
 	test_setters();
+	test_base_zero();
 
 	unlink(sock);
 	rmdir(dir);

@@ -61,6 +61,7 @@ static void test_pick(void)
 
 int main(void)
 {
+	tap_plan(20);
 	test_bits();
 	test_tables();
 	test_wide();

@@ -31,6 +31,7 @@ static int check(int arm64)
 
 int main(void)
 {
+	tap_plan(16);
 	set(UPCALL_MSG_ADD_CPU, 258);
 	req.p.cpu.count = 2;
 	req.p.cpu.apic_ids[0] = 2;
