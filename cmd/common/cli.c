@@ -887,10 +887,13 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	return EXIT_DONE;
 }
 
+/* Every result names its VM first, as each result of a fleet run does. */
 static json_t *result(struct cli *cli)
 {
-	if (!cli->result)
-		cli->result = json_object();
+	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
+
+	if (!cli->result && (cli->result = json_object()) && vm && *vm)
+		json_object_set_new(cli->result, "vm", json_text(vm));
 	return cli->result;
 }
 

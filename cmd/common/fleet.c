@@ -305,6 +305,9 @@ static int summary(struct fleet *f)
 		fflush(f->cli->out);
 		return code;
 	}
+	/* The summary speaks for every VM, so it names none. */
+	if (!f->cli->result)
+		f->cli->result = json_object();
 	cli_set(f->cli, "vms", json_integer(f->n));
 	cli_set(f->cli, "succeeded", json_integer(f->ok));
 	cli_set(f->cli, "failed", json_integer(failed));

@@ -110,9 +110,9 @@ script() {
 	script 'cpu add 1 -o json' 'cpu add 1 --apic-ids 2' '-o json status'
 	shell_script
 	assert_success
-	assert_line --index 0 --regexp '^\{"requested":1,.*"command":"cpu add","ok":true,"exit_code":0\}$'
+	assert_line --index 0 --regexp "^\\{\"vm\":\"$SOCK\",\"requested\":1,.*\"command\":\"cpu add\",\"ok\":true,\"exit_code\":0\\}\$"
 	assert_line --index 1 "added 1 vCPU (APIC ID 2)"
-	assert_line --index 2 --regexp "^\\{\"target\":\".*\",\"connected\":true,\"requests\":$(stub_state requests),"
+	assert_line --index 2 --regexp "^\\{\"vm\":\"$SOCK\",\"target\":\".*\",\"connected\":true,\"requests\":$(stub_state requests),"
 }
 
 @test "shell script: --help on a line prints help and runs nothing" {
@@ -175,10 +175,10 @@ script() {
 	script 'debug on' 'timing off' 'cpu add 1' 'raw QUERY_CPUS' 'quit' 'cpu add 1'
 	shell_script -o json
 	assert_success
-	assert_line --index 0 '{"command":"debug","ok":true,"exit_code":0}'
-	assert_line --index 1 '{"command":"timing","ok":true,"exit_code":0}'
+	assert_line --index 0 "{\"vm\":\"$SOCK\",\"command\":\"debug\",\"ok\":true,\"exit_code\":0}"
+	assert_line --index 1 "{\"vm\":\"$SOCK\",\"command\":\"timing\",\"ok\":true,\"exit_code\":0}"
 	assert_line --regexp '^\{"type":"QUERY_CPUS","msg_size":260,"ret":0,"payload":"02 00 00 00 00 01",'
-	assert_line '{"command":"quit","ok":true,"exit_code":0}'
+	assert_line "{\"vm\":\"$SOCK\",\"command\":\"quit\",\"ok\":true,\"exit_code\":0}"
 	assert_equal "$(stub_state cpus)" "0,1"
 	# a command that says several lines keeps them all in its "message"
 	script 'status'

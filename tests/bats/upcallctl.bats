@@ -432,3 +432,17 @@ for line in sys.argv[1].splitlines():
 	run "$UPCALLCTL" --vm "$SOCK" ping --wait
 	assert_success
 }
+
+@test "JSON: a one-VM result names its VM first, also from UPCALL_VM; a fleet summary names none" {
+	run bash -c '"$1" -o json --vm "$2" ping 2>/dev/null' _ "$UPCALLCTL" "$SOCK"
+	assert_success
+	run jq -r 'keys_unsorted[0] + "=" + .vm' <<<"$output"
+	assert_output "vm=$SOCK"
+	run bash -c 'UPCALL_VM="$2" "$1" -o json cpu add 1 --bogus 2>/dev/null' _ "$UPCALLCTL" "$SOCK"
+	assert_failure 64
+	run jq -c '[.vm, .command]' <<<"$output"
+	assert_output "[\"$SOCK\",\"cpu add\"]"
+	run bash -c '"$1" -o json --vm "$2" --vm "$2" ping 2>/dev/null | tail -n 1' _ "$UPCALLCTL" "$SOCK"
+	run jq -c 'has("vm")' <<<"$output"
+	assert_output false
+}
