@@ -177,7 +177,7 @@ script() {
 	assert_success
 	assert_line --index 0 "{\"vm\":\"$SOCK\",\"command\":\"debug\",\"ok\":true,\"exit_code\":0}"
 	assert_line --index 1 "{\"vm\":\"$SOCK\",\"command\":\"timing\",\"ok\":true,\"exit_code\":0}"
-	assert_line --regexp '^\{"type":"QUERY_CPUS","msg_size":260,"ret":0,"payload":"02 00 00 00 00 01",'
+	assert_line --regexp "^\\{\"vm\":\"$SOCK\",\"type\":\"QUERY_CPUS\",\"msg_size\":260,\"ret\":0,\"payload\":\"02 00 00 00 00 01\","
 	assert_line "{\"vm\":\"$SOCK\",\"command\":\"quit\",\"ok\":true,\"exit_code\":0}"
 	assert_equal "$(stub_state cpus)" "0,1"
 	# a command that says several lines keeps them all in its "message"
