@@ -261,6 +261,8 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 	n = snprintf(req, sizeof(req), "CONNECT %" PRIu32 "\n", s->target.port);
 	st = upcall_send_all(s, req, (size_t)n, deadline_ns,
 			     "sending CONNECT to the VMM");
+	/* A VMM going away (or restarting) right after accept: wait on. */
+	s->retryable = st == UPCALL_ERR_UNREACHABLE;
 	if (st)
 		return st;
 
@@ -268,6 +270,7 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 		ssize_t r = recv_some(s, line + len, 1, deadline_ns,
 				      "waiting for the VMM's answer to CONNECT", &st);
 
+		s->retryable = r < 0 && st == UPCALL_ERR_UNREACHABLE && len == 0;
 		if (r < 0)
 			return st;
 		if (r == 0) {
