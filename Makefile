@@ -13,6 +13,12 @@ BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=datadir=$(PREFIX)/share
 	--variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 # zsh's directory for completions that packages ship.
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+# The Ansible collection upcall.tools: /usr/share/ansible/collections is in
+# Ansible's default collections path; another PREFIX needs it added there.
+ANSIBLEDIR ?= $(PREFIX)/share/ansible/collections
+ANSIBLE_COLL = $(DESTDIR)$(ANSIBLEDIR)/ansible_collections/upcall/tools
+ANSIBLE_FILES := $(shell find ansible -type f \( -name '*.py' -o -name '*.yml' -o -name '*.md' \) \
+	! -path '*/__pycache__/*' 2>/dev/null)
 # DKMS builds modules from /usr/src/NAME-VERSION whatever the PREFIX.
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' guest-driver/dkms.conf)
 DKMSDIR = $(DESTDIR)/usr/src/upcall-guest-$(DKMS_VERSION)
@@ -144,7 +150,7 @@ test: deps-test all
 demo: deps-demo all
 	@B=$(B) scripts/demo
 
-install: all
+install: all install-ansible
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/upcall \
 		$(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
@@ -162,7 +168,16 @@ install: all
 	install -m 0644 completions/_upcallctl $(DESTDIR)$(ZSHCOMPDIR)/_upcallctl
 	$(MAKE) -C guest-driver dkms-src DESTDIR=$(abspath $(DESTDIR))
 
-uninstall:
+# Copied as ansible-galaxy would install it, without its build metadata:
+# ansible-galaxy collection list reads galaxy.yml where MANIFEST.json is absent.
+install-ansible:
+	set -e; $(foreach f,$(ANSIBLE_FILES),install -D -m 0644 $(f) $(ANSIBLE_COLL)/$(f:ansible/%=%);)
+
+uninstall-ansible:
+	rm -rf $(ANSIBLE_COLL)
+	rmdir $(dir $(ANSIBLE_COLL)) $(DESTDIR)$(ANSIBLEDIR)/ansible_collections 2>/dev/null || true
+
+uninstall: uninstall-ansible
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) \
 		$(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 		$(DESTDIR)$(LIBDIR)/libupcall.so $(DESTDIR)$(LIBDIR)/libupcall.a \
@@ -177,7 +192,8 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all bench test demo install uninstall clean deps-test deps-demo
+.PHONY: all bench test demo install uninstall clean deps-test deps-demo install-ansible \
+	uninstall-ansible
 .DELETE_ON_ERROR:
 
 include tests/check.mk
