@@ -887,12 +887,15 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	return EXIT_DONE;
 }
 
-/* Every result names its VM first, as each result of a fleet run does. */
+/*
+ * Every result names its VM first, as each result of a fleet run does;
+ * one about several VMs (a glob or group that did not expand) names none.
+ */
 static json_t *result(struct cli *cli)
 {
 	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
 
-	if (!cli->result && (cli->result = json_object()) && vm && *vm)
+	if (!cli->result && (cli->result = json_object()) && vm && *vm && !fleet_wanted(cli))
 		json_object_set_new(cli->result, "vm", json_text(vm));
 	return cli->result;
 }
