@@ -12,6 +12,7 @@
 #include <linux/device.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/string.h>
 
@@ -93,9 +94,73 @@ static int upcall_mmio_free_id(void)
 	return -ENOSPC;
 }
 
-static int upcall_mmio_busy(struct resource *res, void *unused)
+/* A PCI host bridge window: it lives as long as the guest does. */
+static bool upcall_mmio_is_host_window(const struct resource *res)
 {
-	return -EBUSY;
+	struct pci_bus *bus = NULL;
+	struct resource *r;
+	int i;
+
+	while ((bus = pci_find_next_bus(bus))) {
+		pci_bus_for_each_resource(bus, r, i) {
+			if (r == res)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Would the window land in free address space?  @probe is a busy region
+ * requested over it: that succeeds only through resources that contain
+ * the window and are not busy, and only where nothing else overlaps it.
+ * Registering the device inserts the window with insert_resource(),
+ * which takes the same way down, so it would land under the same parent
+ * and swallow nothing.  That parent must outlive our device: the root,
+ * or a host bridge window, never a BAR, a bridge window or an e820 range
+ * (their owners release them with everything nested inside).  A parent
+ * of exactly the window's size would become its child instead.
+ */
+static bool upcall_mmio_lands_free(const struct resource *probe)
+{
+	const struct resource *parent = probe->parent;
+
+	if (parent != &iomem_resource && !upcall_mmio_is_host_window(parent))
+		return false;
+	return parent->start != probe->start || parent->end != probe->end;
+}
+
+/* -EBUSY unless the window is free address space. */
+static int upcall_mmio_probe(const struct upcall_mmio *m)
+{
+	struct resource *probe;
+	int ret = 0;
+
+	probe = request_mem_region(m->base, m->size, KBUILD_MODNAME);
+	if (!probe)
+		return -EBUSY;
+	if (!upcall_mmio_lands_free(probe))
+		ret = -EBUSY;
+	release_mem_region(m->base, m->size);
+	return ret;
+}
+
+/*
+ * platform_device_del() unlinks the window with release_resource(),
+ * which takes along whatever nested under it since, leaving those
+ * resources pointing at freed memory.  So unbind first (virtio_mmio's
+ * own region goes with the driver), then take the window out with
+ * remove_resource(), which hands anything else back to the window's
+ * parent; the device's removal then finds the window already unlinked.
+ */
+static void upcall_mmio_unregister(struct platform_device *pdev)
+{
+	struct resource *mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+
+	device_release_driver(&pdev->dev);
+	if (mem && mem->parent)
+		remove_resource(mem);
+	platform_device_unregister(pdev);
 }
 
 int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
@@ -112,6 +177,7 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	};
 	struct platform_device *pdev;
 	bool bound;
+	int ret;
 
 	/*
 	 * The IRQ is a Linux IRQ number: on arm64 nothing maps it to a GIC
@@ -128,14 +194,9 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		put_device(&pdev->dev);
 		return -EEXIST;
 	}
-	/*
-	 * Registration nests the window under whatever covers it, so a
-	 * window a driver already claimed has to be refused here.
-	 */
-	if (walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_MEM | IORESOURCE_BUSY,
-				m->base, m->base + m->size - 1, NULL,
-				upcall_mmio_busy) == -EBUSY)
-		return -EBUSY;
+	ret = upcall_mmio_probe(m);
+	if (ret)
+		return ret;
 	/*
 	 * Without the driver nothing can bind, and a device left waiting
 	 * for it is not what the host asked for: virtio_mmio has to be
@@ -163,7 +224,7 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	if (!bound) {
 		pr_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
 			m->base, m->size, m->irq, dev_name(&pdev->dev));
-		platform_device_unregister(pdev);
+		upcall_mmio_unregister(pdev);
 		return -ENODEV;
 	}
 	pr_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
@@ -181,7 +242,7 @@ int upcall_mmio_del(const void *req, void *rep, u32 *rep_size)
 		return -ENOENT;
 	pr_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
 		m->base, m->size, m->irq, dev_name(&pdev->dev));
-	platform_device_unregister(pdev);
+	upcall_mmio_unregister(pdev);
 	put_device(&pdev->dev);
 	return 0;
 }
@@ -192,7 +253,7 @@ void upcall_mmio_release_all(void)
 
 	while ((pdev = upcall_mmio_find(NULL, upcall_mmio_match_any))) {
 		pr_info("unregistering %s\n", dev_name(&pdev->dev));
-		platform_device_unregister(pdev);
+		upcall_mmio_unregister(pdev);
 		put_device(&pdev->dev);
 	}
 }

@@ -13,6 +13,8 @@ timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
   upcall-raw.py --vm SOCK fuzz [--count N] [--seed S]
       Malformed frames of every kind; every reply must be a well-formed
       refusal.  Prints a summary; exits 1 on any unexpected reply.
+  upcall-raw.py --vm SOCK mmio add|del BASE SIZE IRQ [--count N]
+      one ADD_MMIO/DEL_MMIO, N times on one connection; prints each ret
 """
 import argparse
 import os
@@ -294,6 +296,22 @@ def cmd_fuzz(args):
     return 1 if fz.bad else 0
 
 
+def mmio_request(conn, mtype, base, size, irq):
+    magic, rsize, rtype, flags, ret, _, rep = conn.request(
+        frame(mtype, struct.pack("<QQII", base, size, irq, 0)))
+    if magic != MAGIC or rtype != mtype or flags or rsize or any(rep[20:]):
+        sys.exit("mmio 0x%x 0x%x %d: reply magic 0x%x type 0x%x size %d"
+                 % (base, size, irq, magic, rtype, rsize))
+    return ret
+
+
+def cmd_mmio(args):
+    conn = Conn(args.vm)
+    mtype = ADD_MMIO if args.op == "add" else DEL_MMIO
+    for _ in range(args.count):
+        print(mmio_request(conn, mtype, int(args.base, 0), int(args.size, 0), int(args.irq, 0)))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--vm", required=True, help="hybrid vsock Unix socket")
@@ -309,10 +327,16 @@ def main():
     f = sub.add_parser("fuzz")
     f.add_argument("--count", type=int, default=2000)
     f.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
+    m = sub.add_parser("mmio")
+    m.add_argument("op", choices=("add", "del"))
+    m.add_argument("base")
+    m.add_argument("size")
+    m.add_argument("irq")
+    m.add_argument("--count", type=int, default=1)
     args = p.parse_args()
     return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent,
             "arm64-cpu": cmd_arm64_cpu,
-            "service": cmd_service, "fuzz": cmd_fuzz}[args.cmd](args) or 0
+            "service": cmd_service, "fuzz": cmd_fuzz, "mmio": cmd_mmio}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
