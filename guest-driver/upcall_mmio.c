@@ -11,9 +11,11 @@
 
 #include <linux/device.h>
 #include <linux/ioport.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 
 #include "upcall_guest.h"
@@ -22,6 +24,13 @@
 /* "up" in ASCII: far above the ids virtio_mmio's own devices get. */
 #define UPCALL_MMIO_ID_BASE	0x7570
 #define UPCALL_MMIO_MAX		256
+
+/*
+ * A virtio-mmio transport is 0x200 bytes; VMMs place them 0x200 (QEMU
+ * microvm) or a page (Firecracker, Dragonball) apart.
+ */
+#define UPCALL_MMIO_MIN_SIZE	0x200
+#define UPCALL_MMIO_MAX_SIZE	SZ_4K
 
 static bool upcall_mmio_is_ours(const struct platform_device *pdev)
 {
@@ -92,6 +101,19 @@ static int upcall_mmio_free_id(void)
 		put_device(&pdev->dev);
 	}
 	return -ENOSPC;
+}
+
+/*
+ * virtio_mmio maps the whole window: only the sizes VMMs use, a power of
+ * two from 0x200 to 4 KiB, aligned to its size (so within one page), and
+ * inside the physical address space.
+ */
+static bool upcall_mmio_shape_ok(const struct upcall_mmio *m)
+{
+	return m->size >= UPCALL_MMIO_MIN_SIZE &&
+	       m->size <= UPCALL_MMIO_MAX_SIZE &&
+	       is_power_of_2(m->size) && IS_ALIGNED(m->base, m->size) &&
+	       m->base + m->size - 1 <= iomem_resource.end;
 }
 
 /* A PCI host bridge window: it lives as long as the guest does. */
@@ -185,6 +207,8 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	 */
 	if (IS_ENABLED(CONFIG_ARM64))
 		return -EOPNOTSUPP;
+	if (!upcall_mmio_shape_ok(m))
+		return -EINVAL;
 	/* Device registers never live in RAM. */
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)

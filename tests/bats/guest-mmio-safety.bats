@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # ADD_MMIO / DEL_MMIO against the real address map of a q35 guest (TCG):
-# a window must lie in free address space, and a refused or failed
-# request leaves /proc/iomem byte for byte as it was.
+# a window must lie in free address space and have a transport's shape,
+# and a refused or failed request leaves /proc/iomem byte for byte as it
+# was.
 #
 # One boot.  pci-testdev (00:06.0) and ivshmem-plain (00:07.0) have no
 # driver in the guest, so their BARs are unclaimed resources in
@@ -16,6 +17,10 @@
 # guards windows a module without the placement check registered.
 
 load '../guest/helpers'
+
+# Free address space inside the PCI host bridge window (BARs sit near
+# 0xfeb00000; the test checks that nothing answers there).
+FREE=0xd0000000
 
 setup_file() {
 	guest_require || return 0
@@ -117,6 +122,22 @@ sys.exit(1 if bad else 0)' "$map" "$bars"
 	assert_iomem_consistent
 }
 
+@test "guest mmio safety: windows other than a naturally aligned 0x200 to 4 KiB are refused with EINVAL" {
+	export IOMEM_REF=$BATS_TEST_TMPDIR/iomem.ref
+	iomem_snapshot "$IOMEM_REF"
+	local w
+	for w in "$FREE 0x2000" "$FREE 0x100000" "$FREE 0x40000000" "$FREE 0x100" \
+		"$FREE 0x300" "$((FREE + 0x200)) 0x400" "$((FREE + 0xe00)) 0x1000" \
+		"$((FREE + 0x100)) 0x200" "$((1 << 52)) 0x1000"; do
+		mmio_refused add $w -22
+	done
+	# The shapes VMMs use pass that check: nothing answers there.
+	for w in "$FREE 0x200" "$((FREE + 0x200)) 0x200" "$((FREE + 0x800)) 0x800" "$FREE 0x1000"; do
+		mmio_refused add $w -19
+	done
+	mmio_refused del "$FREE" 0x2000 -2
+}
+
 @test "guest mmio safety: windows over BARs, e820 ranges and claimed ranges are refused with EBUSY, /proc/iomem untouched" {
 	export IOMEM_REF=$BATS_TEST_TMPDIR/iomem.ref
 	iomem_snapshot "$IOMEM_REF"
@@ -150,10 +171,12 @@ for line, nxt in zip(lines, lines[1:]):
 	mmio_refused add 0xb0000000 0x1000 -16
 	mmio_refused add 0xfec00000 0x400 -16
 	mmio_refused add 0xfee00000 0x1000 -16
-	# RAM, and a window straddling its end.
+	# RAM, and windows straddling its end or a BAR's start (which no
+	# window of a transport's shape can do).
 	ram_end=$(sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/0x\1/p' "$IOMEM_REF" | tail -n 1)
 	mmio_refused add 0x100000 0x1000 -22
 	mmio_refused add "$((ram_end + 1 - 0x200))" 0x400 -22
+	mmio_refused add "$((testdev - 0x200))" 0x400 -22
 	run guest_sh 'ls /sys/bus/platform/devices | grep "^virtio-mmio\." || true'
 	assert_output ''
 
