@@ -10,13 +10,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/ratelimit.h>
 #include <linux/sizes.h>
 #include <linux/string.h>
+#include <linux/virtio_mmio.h>
 
 #include "upcall_guest.h"
 
@@ -31,6 +34,21 @@
  */
 #define UPCALL_MMIO_MIN_SIZE	0x200
 #define UPCALL_MMIO_MAX_SIZE	SZ_4K
+
+/* "virt", as virtio_mmio reads it. */
+#define UPCALL_VIRTIO_MAGIC	0x74726976
+
+/*
+ * Per-request lines: a peer that loops on failing requests must not
+ * flood the log, so each of them shows at most a few times a minute.
+ */
+#define upcall_mmio_info(fmt, ...)					\
+do {									\
+	static DEFINE_RATELIMIT_STATE(_rs, 60 * HZ, 5);		\
+									\
+	if (__ratelimit(&_rs))						\
+		pr_info(fmt, ##__VA_ARGS__);				\
+} while (0)
 
 static bool upcall_mmio_is_ours(const struct platform_device *pdev)
 {
@@ -152,7 +170,29 @@ static bool upcall_mmio_lands_free(const struct resource *probe)
 	return parent->start != probe->start || parent->end != probe->end;
 }
 
-/* -EBUSY unless the window is free address space. */
+/* What virtio_mmio's probe checks first, read without registering anything. */
+static bool upcall_mmio_answers(const struct upcall_mmio *m)
+{
+	void __iomem *regs;
+	u32 magic, version, device;
+
+	regs = ioremap(m->base, m->size);
+	if (!regs)
+		return false;
+	magic = readl(regs + VIRTIO_MMIO_MAGIC_VALUE);
+	version = readl(regs + VIRTIO_MMIO_VERSION);
+	device = readl(regs + VIRTIO_MMIO_DEVICE_ID);
+	iounmap(regs);
+	/* Device ID 0 is an empty transport. */
+	return magic == UPCALL_VIRTIO_MAGIC && (version == 1 || version == 2) &&
+	       device != 0;
+}
+
+/*
+ * -EBUSY unless the window is free address space; -ENODEV if nothing
+ * there answers as a virtio-mmio device.  The range stays reserved while
+ * its registers are read.
+ */
 static int upcall_mmio_probe(const struct upcall_mmio *m)
 {
 	struct resource *probe;
@@ -163,6 +203,8 @@ static int upcall_mmio_probe(const struct upcall_mmio *m)
 		return -EBUSY;
 	if (!upcall_mmio_lands_free(probe))
 		ret = -EBUSY;
+	else if (!upcall_mmio_answers(m))
+		ret = -ENODEV;
 	release_mem_region(m->base, m->size);
 	return ret;
 }
@@ -219,6 +261,9 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		return -EEXIST;
 	}
 	ret = upcall_mmio_probe(m);
+	if (ret == -ENODEV)
+		upcall_mmio_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device\n",
+				 m->base, m->size, m->irq);
 	if (ret)
 		return ret;
 	/*
@@ -227,8 +272,8 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	 * loaded (or built in) first.
 	 */
 	if (!driver_find(UPCALL_MMIO_NAME, &platform_bus_type)) {
-		pr_info("virtio-mmio device at %#llx refused: the virtio_mmio driver is not loaded\n",
-			m->base);
+		upcall_mmio_info("virtio-mmio device at %#llx refused: the virtio_mmio driver is not loaded\n",
+				 m->base);
 		return -ENODEV;
 	}
 	info.id = upcall_mmio_free_id();
@@ -239,20 +284,20 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		return PTR_ERR(pdev);
 	/*
 	 * virtio_mmio probes synchronously, so by now it has bound or
-	 * refused: no virtio magic or version there, or device ID 0 (an
-	 * empty transport).  Do not leave a dead device registered.
+	 * refused (a version it does not support, no DMA mask, ...).  Do
+	 * not leave a dead device registered.
 	 */
 	device_lock(&pdev->dev);
 	bound = pdev->dev.driver;
 	device_unlock(&pdev->dev);
 	if (!bound) {
-		pr_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
-			m->base, m->size, m->irq, dev_name(&pdev->dev));
+		upcall_mmio_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
+				 m->base, m->size, m->irq, dev_name(&pdev->dev));
 		upcall_mmio_unregister(pdev);
 		return -ENODEV;
 	}
-	pr_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
-		m->base, m->size, m->irq, dev_name(&pdev->dev));
+	upcall_mmio_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
+			 m->base, m->size, m->irq, dev_name(&pdev->dev));
 	return 0;
 }
 
@@ -264,8 +309,8 @@ int upcall_mmio_del(const void *req, void *rep, u32 *rep_size)
 	pdev = upcall_mmio_find(m, upcall_mmio_match_window);
 	if (!pdev)
 		return -ENOENT;
-	pr_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
-		m->base, m->size, m->irq, dev_name(&pdev->dev));
+	upcall_mmio_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
+			 m->base, m->size, m->irq, dev_name(&pdev->dev));
 	upcall_mmio_unregister(pdev);
 	put_device(&pdev->dev);
 	return 0;

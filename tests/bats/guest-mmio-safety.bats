@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # ADD_MMIO / DEL_MMIO against the real address map of a q35 guest (TCG):
 # a window must lie in free address space and have a transport's shape,
-# and a refused or failed request leaves /proc/iomem byte for byte as it
-# was.
+# a refused or failed request leaves /proc/iomem byte for byte as it was,
+# and a peer looping on failures does not flood the guest's log.
 #
 # One boot.  pci-testdev (00:06.0) and ivshmem-plain (00:07.0) have no
 # driver in the guest, so their BARs are unclaimed resources in
@@ -194,6 +194,29 @@ for line, nxt in zip(lines, lines[1:]):
 	assert_guest_kernel_clean
 	run gctl ping
 	assert_success
+}
+
+@test "guest mmio safety: a peer looping on failing mmio add leaves a handful of log lines" {
+	local testdev size before after
+	read -r testdev size < <(bar 00:06.0 0)
+	before=$(guest_sh 'dmesg | grep -ciE "upcall|mmio"')
+
+	run graw mmio add "$FREE" 0x200 5 --count 200
+	assert_success
+	run sort -u <<<"$output"
+	assert_output '-19'
+	run graw mmio add "$testdev" 0x1000 5 --count 100
+	assert_success
+	run sort -u <<<"$output"
+	assert_output '-16'
+
+	# At most 5 lines a minute for each message, and the loop may
+	# straddle the start of a new minute (plus one "suppressed" line).
+	after=$(guest_sh 'dmesg | grep -ciE "upcall|mmio"')
+	[ $((after - before)) -le 11 ] ||
+		fail "300 failed requests added $((after - before)) log lines"
+	run guest_sh 'dmesg | grep -c "Wrong magic value" || true'
+	assert_output '0'
 }
 
 @test "guest mmio safety: the guest kernel logged no BUG, Oops, WARNING or call trace" {
