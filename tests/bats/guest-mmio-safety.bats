@@ -2,13 +2,16 @@
 # ADD_MMIO / DEL_MMIO against the real address map of a q35 guest (TCG):
 # a window must lie in free address space and have a transport's shape,
 # a refused or failed request leaves /proc/iomem byte for byte as it was,
-# and a peer looping on failures does not flood the guest's log.
+# hostile orders of valid requests leave it consistent, and a peer
+# looping on failures does not flood the guest's log.
 #
 # One boot.  pci-testdev (00:06.0) and ivshmem-plain (00:07.0) have no
 # driver in the guest, so their BARs are unclaimed resources in
 # /proc/iomem.  The ivshmem's shared memory is a host file holding fake
-# virtio-mmio register headers (ID 0x7f, which no driver takes), so a
-# window inside that BAR answers as a virtio-mmio device.
+# virtio-mmio register headers (ID 0x7f, which no driver takes): once the
+# guest has removed the device with DEL_PCI, QEMU still decodes the BAR
+# where it was, so windows there answer as virtio-mmio devices and
+# ADD_MMIO can succeed on q35 too.
 #
 # Not tested on its own: that removal takes a window out with
 # remove_resource(), handing back anything nested under it.  With windows
@@ -194,6 +197,97 @@ for line, nxt in zip(lines, lines[1:]):
 	assert_guest_kernel_clean
 	run gctl ping
 	assert_success
+}
+
+@test "guest mmio safety: where a removed device's BAR was, mmio add registers; same, overlapping and unknown windows are refused" {
+	local shm size
+	read -r shm size < <(bar 00:07.0 2)
+	echo "$shm" >"$BATS_FILE_TMPDIR/shm.base"
+	run gctl pci del 00:07.0
+	assert_success
+	export IOMEM_REF=$BATS_TEST_TMPDIR/iomem.ref
+	iomem_snapshot "$IOMEM_REF"
+	run grep -F ': 0000:00:07.0' "$IOMEM_REF"
+	assert_failure
+
+	# DEL before ADD.
+	mmio_refused del "$shm" 0x1000 -2
+	run graw mmio add "$shm" 0x1000 5
+	assert_output '0'
+	run guest_sh 'cat /sys/bus/virtio/devices/*/device'
+	assert_output --partial '0x007f'
+	run guest_sh "grep -E '^ +0*${shm#0x}-[0-9a-f]+ : virtio-mmio\.30064$' /proc/iomem"
+	assert_success
+	assert_iomem_consistent
+	iomem_snapshot "$BATS_TEST_TMPDIR/iomem.one"
+
+	# ADD over ADD, overlapping windows, the same window with another IRQ.
+	IOMEM_REF=$BATS_TEST_TMPDIR/iomem.one
+	mmio_refused add "$shm" 0x1000 -17
+	mmio_refused add "$shm" 0x200 -17
+	mmio_refused add "$((shm + 0x800))" 0x800 -17
+	run graw mmio del "$shm" 0x1000 6
+	assert_output '-2'
+	# An empty transport and an unknown version answer, but not as a device.
+	mmio_refused add "$((shm + 0x2000))" 0x1000 -19
+	mmio_refused add "$((shm + 0x3000))" 0x1000 -19
+	run graw mmio add "$((shm + 0x1000))" 0x1000 5
+	assert_output '0'
+	run guest_sh 'ls /sys/bus/platform/devices | grep -c "^virtio-mmio\."'
+	assert_output '2'
+
+	run graw mmio del "$shm" 0x1000 5
+	assert_output '0'
+	run graw mmio del "$((shm + 0x1000))" 0x1000 5
+	assert_output '0'
+	run diff "$BATS_TEST_TMPDIR/iomem.ref" <(guest_sh cat /proc/iomem)
+	assert_success
+	run guest_sh 'ls /sys/bus/virtio/devices/*/device 2>/dev/null | wc -l'
+	assert_output '1'
+	assert_guest_kernel_clean
+}
+
+@test "guest mmio safety: a storm of valid requests in hostile orders leaves /proc/iomem as it was" {
+	local shm round
+	shm=$(cat "$BATS_FILE_TMPDIR/shm.base")
+	iomem_snapshot "$BATS_TEST_TMPDIR/iomem.ref"
+	for round in 1 2 3; do
+		run graw mmio-storm --iomem "$BATS_TEST_TMPDIR/iomem.ref" \
+			--virtio "$shm" --virtio "$((shm + 0x1000))" --count 300
+		echo "$output"
+		assert_success
+		assert_output --regexp ' 0:[0-9]+'
+		run diff "$BATS_TEST_TMPDIR/iomem.ref" <(guest_sh cat /proc/iomem)
+		assert_success
+	done
+	assert_iomem_consistent
+	assert_guest_kernel_clean
+	run gctl ping
+	assert_success
+}
+
+@test "guest mmio safety: pci add rescans the removed device around a live window; mmio del then cleans up" {
+	local shm
+	shm=$(cat "$BATS_FILE_TMPDIR/shm.base")
+	run graw mmio add "$shm" 0x1000 5
+	assert_output '0'
+
+	# Its old BAR address is taken now: the rescan places it elsewhere.
+	run gctl pci add 00:07.0
+	assert_success
+	run guest_sh 'cat /sys/bus/pci/devices/0000:00:07.0/device'
+	assert_output '0x1110'
+	assert_iomem_consistent
+	# The window sits right under the host bridge window, as it did.
+	run guest_sh "grep -cE '^  0*${shm#0x}-[0-9a-f]+ : virtio-mmio\.' /proc/iomem"
+	assert_output '1'
+
+	run graw mmio del "$shm" 0x1000 5
+	assert_output '0'
+	run guest_sh 'grep virtio-mmio /proc/iomem || true'
+	assert_output ''
+	assert_iomem_consistent
+	assert_guest_kernel_clean
 }
 
 @test "guest mmio safety: a peer looping on failing mmio add leaves a handful of log lines" {
