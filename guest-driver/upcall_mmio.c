@@ -10,10 +10,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/io.h>
 #include <linux/ioport.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/ratelimit.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
+#include <linux/virtio_mmio.h>
 
 #include "upcall_guest.h"
 
@@ -21,6 +27,28 @@
 /* "up" in ASCII: far above the ids virtio_mmio's own devices get. */
 #define UPCALL_MMIO_ID_BASE	0x7570
 #define UPCALL_MMIO_MAX		256
+
+/*
+ * A virtio-mmio transport is 0x200 bytes; VMMs place them 0x200 (QEMU
+ * microvm) or a page (Firecracker, Dragonball) apart.
+ */
+#define UPCALL_MMIO_MIN_SIZE	0x200
+#define UPCALL_MMIO_MAX_SIZE	SZ_4K
+
+/* "virt", as virtio_mmio reads it. */
+#define UPCALL_VIRTIO_MAGIC	0x74726976
+
+/*
+ * Per-request lines: a peer that loops on failing requests must not
+ * flood the log, so each of them shows at most a few times a minute.
+ */
+#define upcall_mmio_info(fmt, ...)					\
+do {									\
+	static DEFINE_RATELIMIT_STATE(_rs, 60 * HZ, 5);		\
+									\
+	if (__ratelimit(&_rs))						\
+		pr_info(fmt, ##__VA_ARGS__);				\
+} while (0)
 
 static bool upcall_mmio_is_ours(const struct platform_device *pdev)
 {
@@ -93,9 +121,110 @@ static int upcall_mmio_free_id(void)
 	return -ENOSPC;
 }
 
-static int upcall_mmio_busy(struct resource *res, void *unused)
+/*
+ * virtio_mmio maps the whole window: only the sizes VMMs use, a power of
+ * two from 0x200 to 4 KiB, aligned to its size (so within one page), and
+ * inside the physical address space.
+ */
+static bool upcall_mmio_shape_ok(const struct upcall_mmio *m)
 {
-	return -EBUSY;
+	return m->size >= UPCALL_MMIO_MIN_SIZE &&
+	       m->size <= UPCALL_MMIO_MAX_SIZE &&
+	       is_power_of_2(m->size) && IS_ALIGNED(m->base, m->size) &&
+	       m->base + m->size - 1 <= iomem_resource.end;
+}
+
+/* A PCI host bridge window: it lives as long as the guest does. */
+static bool upcall_mmio_is_host_window(const struct resource *res)
+{
+	struct pci_bus *bus = NULL;
+	struct resource *r;
+	int i;
+
+	while ((bus = pci_find_next_bus(bus))) {
+		pci_bus_for_each_resource(bus, r, i) {
+			if (r == res)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Would the window land in free address space?  @probe is a busy region
+ * requested over it: that succeeds only through resources that contain
+ * the window and are not busy, and only where nothing else overlaps it.
+ * Registering the device inserts the window with insert_resource(),
+ * which takes the same way down, so it would land under the same parent
+ * and swallow nothing.  That parent must outlive our device: the root,
+ * or a host bridge window, never a BAR, a bridge window or an e820 range
+ * (their owners release them with everything nested inside).  A parent
+ * of exactly the window's size would become its child instead.
+ */
+static bool upcall_mmio_lands_free(const struct resource *probe)
+{
+	const struct resource *parent = probe->parent;
+
+	if (parent != &iomem_resource && !upcall_mmio_is_host_window(parent))
+		return false;
+	return parent->start != probe->start || parent->end != probe->end;
+}
+
+/* What virtio_mmio's probe checks first, read without registering anything. */
+static bool upcall_mmio_answers(const struct upcall_mmio *m)
+{
+	void __iomem *regs;
+	u32 magic, version, device;
+
+	regs = ioremap(m->base, m->size);
+	if (!regs)
+		return false;
+	magic = readl(regs + VIRTIO_MMIO_MAGIC_VALUE);
+	version = readl(regs + VIRTIO_MMIO_VERSION);
+	device = readl(regs + VIRTIO_MMIO_DEVICE_ID);
+	iounmap(regs);
+	/* Device ID 0 is an empty transport. */
+	return magic == UPCALL_VIRTIO_MAGIC && (version == 1 || version == 2) &&
+	       device != 0;
+}
+
+/*
+ * -EBUSY unless the window is free address space; -ENODEV if nothing
+ * there answers as a virtio-mmio device.  The range stays reserved while
+ * its registers are read.
+ */
+static int upcall_mmio_probe(const struct upcall_mmio *m)
+{
+	struct resource *probe;
+	int ret = 0;
+
+	probe = request_mem_region(m->base, m->size, KBUILD_MODNAME);
+	if (!probe)
+		return -EBUSY;
+	if (!upcall_mmio_lands_free(probe))
+		ret = -EBUSY;
+	else if (!upcall_mmio_answers(m))
+		ret = -ENODEV;
+	release_mem_region(m->base, m->size);
+	return ret;
+}
+
+/*
+ * platform_device_del() unlinks the window with release_resource(),
+ * which takes along whatever nested under it since, leaving those
+ * resources pointing at freed memory.  So unbind first (virtio_mmio's
+ * own region goes with the driver), then take the window out with
+ * remove_resource(), which hands anything else back to the window's
+ * parent; the device's removal then finds the window already unlinked.
+ */
+static void upcall_mmio_unregister(struct platform_device *pdev)
+{
+	struct resource *mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+
+	device_release_driver(&pdev->dev);
+	if (mem && mem->parent)
+		remove_resource(mem);
+	platform_device_unregister(pdev);
 }
 
 int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
@@ -112,6 +241,7 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	};
 	struct platform_device *pdev;
 	bool bound;
+	int ret;
 
 	/*
 	 * The IRQ is a Linux IRQ number: on arm64 nothing maps it to a GIC
@@ -119,6 +249,8 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 	 */
 	if (IS_ENABLED(CONFIG_ARM64))
 		return -EOPNOTSUPP;
+	if (!upcall_mmio_shape_ok(m))
+		return -EINVAL;
 	/* Device registers never live in RAM. */
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)
@@ -128,22 +260,20 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		put_device(&pdev->dev);
 		return -EEXIST;
 	}
-	/*
-	 * Registration nests the window under whatever covers it, so a
-	 * window a driver already claimed has to be refused here.
-	 */
-	if (walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_MEM | IORESOURCE_BUSY,
-				m->base, m->base + m->size - 1, NULL,
-				upcall_mmio_busy) == -EBUSY)
-		return -EBUSY;
+	ret = upcall_mmio_probe(m);
+	if (ret == -ENODEV)
+		upcall_mmio_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device\n",
+				 m->base, m->size, m->irq);
+	if (ret)
+		return ret;
 	/*
 	 * Without the driver nothing can bind, and a device left waiting
 	 * for it is not what the host asked for: virtio_mmio has to be
 	 * loaded (or built in) first.
 	 */
 	if (!driver_find(UPCALL_MMIO_NAME, &platform_bus_type)) {
-		pr_info("virtio-mmio device at %#llx refused: the virtio_mmio driver is not loaded\n",
-			m->base);
+		upcall_mmio_info("virtio-mmio device at %#llx refused: the virtio_mmio driver is not loaded\n",
+				 m->base);
 		return -ENODEV;
 	}
 	info.id = upcall_mmio_free_id();
@@ -154,20 +284,20 @@ int upcall_mmio_add(const void *req, void *rep, u32 *rep_size)
 		return PTR_ERR(pdev);
 	/*
 	 * virtio_mmio probes synchronously, so by now it has bound or
-	 * refused: no virtio magic or version there, or device ID 0 (an
-	 * empty transport).  Do not leave a dead device registered.
+	 * refused (a version it does not support, no DMA mask, ...).  Do
+	 * not leave a dead device registered.
 	 */
 	device_lock(&pdev->dev);
 	bound = pdev->dev.driver;
 	device_unlock(&pdev->dev);
 	if (!bound) {
-		pr_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
-			m->base, m->size, m->irq, dev_name(&pdev->dev));
-		platform_device_unregister(pdev);
+		upcall_mmio_info("nothing at %#llx size %#llx irq %u answered as a virtio-mmio device (%s unregistered)\n",
+				 m->base, m->size, m->irq, dev_name(&pdev->dev));
+		upcall_mmio_unregister(pdev);
 		return -ENODEV;
 	}
-	pr_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
-		m->base, m->size, m->irq, dev_name(&pdev->dev));
+	upcall_mmio_info("virtio-mmio device at %#llx size %#llx irq %u registered (%s)\n",
+			 m->base, m->size, m->irq, dev_name(&pdev->dev));
 	return 0;
 }
 
@@ -179,9 +309,9 @@ int upcall_mmio_del(const void *req, void *rep, u32 *rep_size)
 	pdev = upcall_mmio_find(m, upcall_mmio_match_window);
 	if (!pdev)
 		return -ENOENT;
-	pr_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
-		m->base, m->size, m->irq, dev_name(&pdev->dev));
-	platform_device_unregister(pdev);
+	upcall_mmio_info("virtio-mmio device at %#llx size %#llx irq %u removed (%s)\n",
+			 m->base, m->size, m->irq, dev_name(&pdev->dev));
+	upcall_mmio_unregister(pdev);
 	put_device(&pdev->dev);
 	return 0;
 }
@@ -192,7 +322,7 @@ void upcall_mmio_release_all(void)
 
 	while ((pdev = upcall_mmio_find(NULL, upcall_mmio_match_any))) {
 		pr_info("unregistering %s\n", dev_name(&pdev->dev));
-		platform_device_unregister(pdev);
+		upcall_mmio_unregister(pdev);
 		put_device(&pdev->dev);
 	}
 }

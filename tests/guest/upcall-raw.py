@@ -13,6 +13,13 @@ timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
   upcall-raw.py --vm SOCK fuzz [--count N] [--seed S]
       Malformed frames of every kind; every reply must be a well-formed
       refusal.  Prints a summary; exits 1 on any unexpected reply.
+  upcall-raw.py --vm SOCK mmio add|del BASE SIZE IRQ [--count N]
+      one ADD_MMIO/DEL_MMIO, N times on one connection; prints each ret
+  upcall-raw.py --vm SOCK mmio-storm --iomem FILE [--virtio BASE]... [--count N] [--seed S]
+      Well-formed ADD_MMIO/DEL_MMIO in hostile orders, windows around every
+      boundary of FILE (the guest's /proc/iomem); only windows at a --virtio
+      BASE may be added.  Removes what it added; exits 1 on any unexpected
+      reply.
 """
 import argparse
 import os
@@ -294,6 +301,127 @@ def cmd_fuzz(args):
     return 1 if fz.bad else 0
 
 
+def mmio_request(conn, mtype, base, size, irq):
+    magic, rsize, rtype, flags, ret, _, rep = conn.request(
+        frame(mtype, struct.pack("<QQII", base, size, irq, 0)))
+    if magic != MAGIC or rtype != mtype or flags or rsize or any(rep[20:]):
+        sys.exit("mmio 0x%x 0x%x %d: reply magic 0x%x type 0x%x size %d"
+                 % (base, size, irq, magic, rtype, rsize))
+    return ret
+
+
+def cmd_mmio(args):
+    conn = Conn(args.vm)
+    mtype = ADD_MMIO if args.op == "add" else DEL_MMIO
+    for _ in range(args.count):
+        print(mmio_request(conn, mtype, int(args.base, 0), int(args.size, 0), int(args.irq, 0)))
+
+
+ENOENT, EBUSY, EEXIST, ENODEV = 2, 16, 17, 19
+
+
+class MmioStorm:
+    """A model of what the guest must answer: only a window at a virtio base
+    can be added, one overlapping a live window is -EEXIST, a shape other than
+    a naturally aligned power of two from 0x200 to 0x1000 is -EINVAL, DEL
+    succeeds exactly for a live window and is -ENOENT otherwise."""
+
+    def __init__(self, path, rng, iomem, virtio):
+        self.conn = Conn(path)
+        self.rng = rng
+        self.virtio = set(virtio)
+        self.live = set()
+        self.replies = {}
+        self.bad = []
+        edges = set(virtio)
+        for line in iomem.splitlines():
+            span, _, _ = line.strip().partition(" : ")
+            start, _, end = span.partition("-")
+            if start and end:
+                edges.update((int(start, 16), int(end, 16) + 1))
+        self.bases = sorted(e + d for e in edges if e < 1 << 48
+                            for d in (-0x1000, -0x400, -0x200, -0x100, 0, 0x100, 0x200, 0x400)
+                            if e + d > 0)
+
+    @staticmethod
+    def shape_ok(base, size):
+        return size in (0x200, 0x400, 0x800, 0x1000) and base % size == 0
+
+    def overlaps_live(self, base, size):
+        return any(b < base + size and base < b + s for b, s, _ in self.live)
+
+    def send(self, op, base, size, irq):
+        ret = mmio_request(self.conn, ADD_MMIO if op == "add" else DEL_MMIO, base, size, irq)
+        self.replies[ret] = self.replies.get(ret, 0) + 1
+        return ret
+
+    def expect(self, ok, what):
+        if not ok and len(self.bad) < 20:
+            self.bad.append(what)
+
+    def add(self, base, size, irq):
+        ret = self.send("add", base, size, irq)
+        what = "add 0x%x 0x%x %d: %d" % (base, size, irq, ret)
+        if not self.shape_ok(base, size):
+            self.expect(ret == -EINVAL, what)
+        elif self.overlaps_live(base, size):
+            self.expect(ret == -EEXIST, what)
+        elif base in self.virtio:
+            self.expect(ret == 0, what)
+        else:
+            self.expect(ret in (-EINVAL, -EBUSY, -ENODEV), what)
+        if ret == 0:
+            self.live.add((base, size, irq))
+
+    def delete(self, base, size, irq):
+        ret = self.send("del", base, size, irq)
+        self.expect(ret == (0 if (base, size, irq) in self.live else -ENOENT),
+                    "del 0x%x 0x%x %d: %d" % (base, size, irq, ret))
+        self.live.discard((base, size, irq))
+
+    def step(self):
+        r = self.rng
+        if self.live and r.random() < 0.3:
+            base, size, irq = r.choice(sorted(self.live))
+            if r.random() < 0.2:
+                irq += 1                    # same window, other IRQ
+            self.delete(base, size, irq)
+            return
+        if r.random() < 0.75:
+            size = r.choice([0x200, 0x400, 0x800, 0x1000])
+        else:
+            size = r.choice([0x100, 0x300, 0x2000, 0x10000, 1 << 20, 1 << 30])
+        if r.random() < 0.25:
+            base = r.choice(sorted(self.virtio)) + r.choice([0, 0, 0x200, 0x800])
+        else:
+            base = r.choice(self.bases)
+            if r.random() < 0.7:
+                base -= base % size     # aligned, so it gets past the shape check
+        if r.random() < 0.2:
+            self.delete(base, size, 5)      # DEL before (or without) ADD
+        else:
+            self.add(base, size, 5)
+
+    def run(self, count):
+        for _ in range(count):
+            self.step()
+        for base, size, irq in sorted(self.live):
+            self.delete(base, size, irq)
+        self.conn.close()
+
+
+def cmd_mmio_storm(args):
+    with open(args.iomem) as f:
+        st = MmioStorm(args.vm, random.Random(args.seed), f.read(), [int(v, 0) for v in args.virtio])
+    st.run(args.count)
+    print("mmio-storm: seed %d, %d requests, replies %s"
+          % (args.seed, sum(st.replies.values()),
+             " ".join("%d:%d" % kv for kv in sorted(st.replies.items()))))
+    for b in st.bad:
+        print("unexpected: " + b)
+    return 1 if st.bad else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--vm", required=True, help="hybrid vsock Unix socket")
@@ -309,10 +437,22 @@ def main():
     f = sub.add_parser("fuzz")
     f.add_argument("--count", type=int, default=2000)
     f.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
+    m = sub.add_parser("mmio")
+    m.add_argument("op", choices=("add", "del"))
+    m.add_argument("base")
+    m.add_argument("size")
+    m.add_argument("irq")
+    m.add_argument("--count", type=int, default=1)
+    ms = sub.add_parser("mmio-storm")
+    ms.add_argument("--iomem", required=True)
+    ms.add_argument("--virtio", action="append", default=[])
+    ms.add_argument("--count", type=int, default=300)
+    ms.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     args = p.parse_args()
     return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent,
             "arm64-cpu": cmd_arm64_cpu,
-            "service": cmd_service, "fuzz": cmd_fuzz}[args.cmd](args) or 0
+            "service": cmd_service, "fuzz": cmd_fuzz, "mmio": cmd_mmio,
+            "mmio-storm": cmd_mmio_storm}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
