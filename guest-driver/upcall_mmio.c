@@ -134,20 +134,27 @@ static bool upcall_mmio_shape_ok(const struct upcall_mmio *m)
 	       m->base + m->size - 1 <= iomem_resource.end;
 }
 
-/* A PCI host bridge window: it lives as long as the guest does. */
+/*
+ * A PCI host bridge window (pci_find_next_bus() walks the root buses
+ * only): it lives as long as the guest does.  The lock keeps a bus from
+ * going away while its windows are looked at.
+ */
 static bool upcall_mmio_is_host_window(const struct resource *res)
 {
 	struct pci_bus *bus = NULL;
 	struct resource *r;
+	bool found = false;
 	int i;
 
-	while ((bus = pci_find_next_bus(bus))) {
+	pci_lock_rescan_remove();
+	while (!found && (bus = pci_find_next_bus(bus))) {
 		pci_bus_for_each_resource(bus, r, i) {
 			if (r == res)
-				return true;
+				found = true;
 		}
 	}
-	return false;
+	pci_unlock_rescan_remove();
+	return found;
 }
 
 /*
