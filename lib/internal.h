@@ -45,6 +45,9 @@ struct upcall_session {
 	char errmsg[UPCALL_ERRMSG_MAX];
 };
 
+/* names.c: what refusal @ret means for a request of @type, or NULL. */
+const char *upcall_errno_meaning(uint32_t type, int32_t ret, uint32_t msg_size);
+
 /* session.c */
 enum upcall_status upcall_fail(struct upcall_session *s, enum upcall_status st,
 			       const char *fmt, ...)

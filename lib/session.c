@@ -282,20 +282,25 @@ enum upcall_status upcall_connect(struct upcall_session *s)
 /* Linux errnos are 1..4095; -INT32_MIN, for one, does not even fit. */
 #define GUEST_ERRNO_MAX 4095
 
+/* "guest replied -16 (Device or resource busy) to ADD_MMIO[ after...]: what it means" */
 static enum upcall_status guest_refused(struct upcall_session *s,
 					const struct upcall_reply *r,
 					const char *name, unsigned int count)
 {
+	const char *meaning = upcall_errno_meaning(r->msg_type, r->ret, r->msg_size);
+	char after[48] = "";
+
 	if (r->ret > 0 || r->ret < -GUEST_ERRNO_MAX)
 		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
 				   "guest replied %" PRId32 " (not a negative errno) to %s",
 				   r->ret, name);
 	if (count && r->cpu_index > 0)
-		return upcall_fail(s, UPCALL_ERR_PARTIAL,
-				   "guest replied %" PRId32 " (%s) to %s after %" PRIu32 " of %u CPUs",
-				   r->ret, strerror(-r->ret), name, r->cpu_index, count);
-	return upcall_fail(s, UPCALL_ERR_GUEST, "guest replied %" PRId32 " (%s) to %s",
-			   r->ret, strerror(-r->ret), name);
+		snprintf(after, sizeof(after), " after %" PRIu32 " of %u CPUs",
+			 r->cpu_index, count);
+	return upcall_fail(s, *after ? UPCALL_ERR_PARTIAL : UPCALL_ERR_GUEST,
+			   "guest replied %" PRId32 " (%s) to %s%s%s%s", r->ret,
+			   r->ret == -1 && !r->msg_size ? "unknown request" : strerror(-r->ret),
+			   name, after, meaning ? ": " : "", meaning ? meaning : "");
 }
 
 /* Send one frame and read its reply; drop the connection if it desyncs. */

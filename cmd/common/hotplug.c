@@ -70,20 +70,16 @@ static void report_cpus(struct cli *cli, const struct cpu_change *c,
 		c->done == c->n ? "" : "; the rest were not");
 }
 
-/* An ADD_CPU refusal that a correct record would not have drawn. */
-static int stale_cpus(struct cli *cli, const struct vm_record *r,
-		      struct upcall_session *s, const struct cpu_change *c, int ret)
+/*
+ * "guest replied -17 (File exists) to ADD_MEM", without the library's
+ * list of what that errno may mean: for when the record says which.
+ */
+static void refusal_head(char *buf, size_t len, const struct upcall_reply *rp)
 {
-	for (unsigned int i = 0; i < c->n; i++)
-		if (memchr(r->st.cpus, c->ids[i], r->st.ncpus))
-			return 0;	/* the record did not call them free */
-	if (!c->add || (ret != -EEXIST && ret != -EINVAL))
-		return 0;
-	cli_set(cli, "status", json_text(upcall_status_name(c->st)));
-	return cli_fail(cli, EXIT_REFUSED,
-			"%s: the record of VM %s is out of date (%san ID it lists as free is already online); check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
-			upcall_errmsg(s), r->e->label, ret == -EINVAL ? "if " : "",
-			cli->vm ? cli->vm : r->e->label);
+	char name[32];
+
+	snprintf(buf, len, "guest replied %" PRId32 " (%s) to %s", rp->ret,
+		 strerror(-rp->ret), upcall_msg_type_name(rp->msg_type, name, sizeof(name)));
 }
 
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
@@ -109,9 +105,13 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
 	if ((rc = record_save(r, "")))
 		return rc;
-	if (c->st == UPCALL_ERR_GUEST && !r->from_guest &&
-	    (rc = stale_cpus(cli, r, s, c, rp.ret)))
-		return rc;
+	/* Only a guess without the guest's own list: said as one. */
+	if (c->st == UPCALL_ERR_GUEST && c->add && rp.ret == -EINVAL && !r->from_guest) {
+		cli_set(cli, "status", json_text(upcall_status_name(c->st)));
+		return cli_fail(cli, EXIT_REFUSED,
+				"%s; if it is the first, the record of VM %s is out of date: check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+				upcall_errmsg(s), r->e->label, cli->vm ? cli->vm : r->e->label);
+	}
 	return cli_finish(cli, c->st);
 }
 
@@ -127,7 +127,7 @@ static bool mem_contradicts(const struct vm_record *r, bool add, uint64_t base,
 	if (r->from_guest)
 		return false;
 	if (add)
-		return (ret == -EEXIST || ret == -EBUSY) &&
+		return ret == -EEXIST &&
 		       state_mem_overlap(&r->st, base, size) < 0;
 	return ret == -ENOENT && state_mem_containing(&r->st, base, size) >= 0;
 }
@@ -165,10 +165,13 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if ((rc = record_save(r, "")))
 		return rc;
 	if (st == UPCALL_ERR_GUEST && mem_contradicts(r, add, base, size, rp.ret)) {
+		char head[96];
+
+		refusal_head(head, sizeof(head), &rp);
 		cli_set(cli, "status", json_text(upcall_status_name(st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
-				upcall_errmsg(s), r->e->label, add ? "already has" : "does not have",
+				head, r->e->label, add ? "already has" : "does not have",
 				cli->vm ? cli->vm : r->e->label);
 	}
 	return cli_finish(cli, st);

@@ -12,7 +12,7 @@ load helpers
 	assert_line "added 2 vCPUs (APIC IDs 1, 2)"
 	assert_line "  (exit 0; the guest now has CPUs 0,1,2, hot-added memory none)"
 	assert_line ">> 00014d44 02010000 02000000 00000000 | magic ok, size 258, DEL_CPU"
-	assert_line "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU"
+	assert_line "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU: the boot CPU, an offline CPU, or every online CPU was named"
 	assert_line "  (exit 1; the guest now has CPUs 0,1, hot-added memory none)"
 	assert_line "added 128MiB of memory at 0x100000000-0x107ffffff"
 	assert_line --partial '"command":"mmio add","ok":true,"exit_code":0}'

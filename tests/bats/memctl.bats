@@ -153,9 +153,9 @@ teardown() { stop_stub; }
 	assert_success
 	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x100000000
 	assert_failure 1
-	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM: the range overlaps memory the guest has"
 	run "$UPCALLCTL" --config "$INV" --vm web1 mem del 128M --base 0x120000000
 	assert_failure 1
-	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MEM"
+	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MEM: the range is not (all) memory the guest module added since it was loaded"
 	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
 }

@@ -44,7 +44,7 @@ script() {
 	shell_script
 	assert_failure 1
 	assert_line --index 0 "added 1 vCPU (APIC ID 1)"
-	assert_line --partial "guest replied -22 (Invalid argument) to DEL_CPU"
+	assert_line --partial "guest replied -22 (Invalid argument) to DEL_CPU: the boot CPU, an offline CPU, or every online CPU was named"
 	assert_equal "$(stub_state cpus)" "0,1"
 	refute_line --partial "APIC ID 2"
 }

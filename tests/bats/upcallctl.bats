@@ -67,7 +67,7 @@ teardown() {
 	ctl cpu add 1
 	run ctl cpu del 1 --apic-ids 0
 	assert_failure 1
-	assert_output "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU"
+	assert_output "upcallctl: guest replied -22 (Invalid argument) to DEL_CPU: the boot CPU, an offline CPU, or every online CPU was named"
 	assert_equal "$(stub_state cpus)" "0,1"
 }
 
@@ -154,17 +154,17 @@ assert "Invalid argument" in o["error"], o
 	assert_success
 	run ctl mem add 128M --base 0x108000000
 	assert_failure 1
-	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM: the range overlaps memory the guest has"
 	run ctl mem add 256M --base 0xf8000000
 	assert_failure 1
-	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM"
+	assert_output "upcallctl: guest replied -17 (File exists) to ADD_MEM: the range overlaps memory the guest has"
 	assert_equal "$(stub_state mem)" "0x100000000+0x10000000"
 }
 
 @test "unaligned memory is refused by the guest" {
 	run ctl mem add 64M --base 0x100000000
 	assert_failure 1
-	assert_output "upcallctl: guest replied -22 (Invalid argument) to ADD_MEM"
+	assert_output "upcallctl: guest replied -22 (Invalid argument) to ADD_MEM: base or size is not a multiple of the guest's memory block size"
 	assert_equal "$(stub_state mem)" ""
 }
 
@@ -188,15 +188,15 @@ assert "Invalid argument" in o["error"], o
 	# another range, the same IRQ
 	run ctl mmio add --base 0xd0002000 --size 0x1000 --irq 5
 	assert_failure 1
-	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO"
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver)"
 	# another IRQ, an overlapping range
 	run ctl mmio add --base 0xd0000800 --size 0x1000 --irq 7
 	assert_failure 1
-	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO"
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver)"
 	# a delete must match base, size and IRQ
 	run ctl mmio del --base 0xd0000000 --size 0x1000 --irq 6
 	assert_failure 1
-	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MMIO"
+	assert_output "upcallctl: guest replied -2 (No such file or directory) to DEL_MMIO: no virtio-mmio device added through upcall has exactly that window and IRQ"
 	assert_equal "$(stub_state mmio)" "0xd0000000+0x1000@5"
 }
 

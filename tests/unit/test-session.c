@@ -268,7 +268,7 @@ int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
 
-	tap_plan(44);
+	tap_plan(49);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
@@ -285,6 +285,13 @@ int main(void)
 	is_int(add_mem_replied(INT32_MIN, msg, sizeof(msg)), UPCALL_ERR_PROTOCOL,
 	       "ret INT32_MIN: protocol error");
 	ok(strstr(msg, "-2147483648 (not a negative errno)"), "says so: %s", msg);
+	is_int(add_mem_replied(-17, msg, sizeof(msg)), UPCALL_ERR_GUEST, "ret -17: refused");
+	ok(strstr(msg, "-17 (File exists) to ADD_MEM: the range overlaps memory the guest has"),
+	   "says what -17 means for ADD_MEM: %s", msg);
+	is_int(add_mem_replied(-1, msg, sizeof(msg)), UPCALL_ERR_GUEST, "ret -1, no payload: refused");
+	ok(strstr(msg, "-1 (unknown request) to ADD_MEM: the guest does not serve this request"),
+	   "an upstream guest's -1 is an unknown request, not EPERM: %s", msg);
+	ok(strstr(msg, "extension"), "and memory is an extension: %s", msg);
 	test_cancel_fd();
 	test_bad_targets();
 	test_setters();
