@@ -69,6 +69,7 @@ INVENTORY = """vms:
     max_vcpu_count: 12
     topology: {threads_per_core: 2, cores_per_die: 3, dies_per_socket: 1, sockets: 2}
     apic_ver: 0x14
+    vmm: {qmp: /run/vm.qmp}
     memory:
       block_size: 128M
       regions:
@@ -88,6 +89,7 @@ def inventory_seeds():
     yield "bad-topology", b"vms:\n  web1: {target: /a, max_vcpu_count: 255, topology: {threads_per_core: 3, sockets: 200}}\n"
     yield "anchors", b"x: &a {target: /a}\nvms:\n  web1: *a\n"
     yield "twice", b"vms:\n  web1: {target: /a}\n  web1: {target: /b}\n"
+    yield "vmm-shared", b"vms:\n  web1: {target: /a, vmm: {qmp: /q}}\n  web2: {target: /b, vmm: {qmp: /q}}\n"
 
 
 RECORD = """# State record of VM vm, shared by the upcall tools.
@@ -99,6 +101,11 @@ cpus: [0, 1, 2, 5]
 memory:
 - {base: 0x100000000, size: 0x40000000}
 - {base: 0x140000000, size: 0x10000000}
+vmm:
+  vcpus: [0, 1, 2, 3, 5]
+  dimms:
+  - {id: "upcall-dimm0", base: 0x100000000, size: 0x40000000}
+  - {id: "", base: 0x140000000, size: 0x10000000}
 pending: "add vCPUs 3, 4"
 ...
 """
@@ -112,6 +119,7 @@ def state_seeds():
     yield "bad-cpu", b"cpus: [0, 256]\n"
     yield "utf8", "pending: \"add \u00e9\u00e9 vCPUs\"\n".encode()
     yield "not-a-map", b"- 1\n- 2\n"
+    yield "vmm-overlap", b"vmm:\n  dimms:\n  - {id: a, base: 0x1000, size: 0x2000}\n  - {id: b, base: 0x2000, size: 0x1000}\n"
 
 
 def request(typ, payload=b"", fixed=True):
