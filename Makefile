@@ -100,7 +100,7 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 $(B)/upcall-stub: $(STUB_OBJ) $(STLIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ -ljansson
 
 $(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/tap.h
 	@mkdir -p $(@D)
