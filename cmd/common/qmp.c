@@ -264,14 +264,13 @@ static enum upcall_status connect_socket(struct vmm *v, uint64_t deadline)
 	return UPCALL_OK;
 }
 
-static enum upcall_status qmp_open(struct vmm *v)
+/* The greeting, then capabilities negotiation (none asked for). */
+static enum upcall_status handshake(struct vmm *v, uint64_t deadline)
 {
-	uint64_t deadline = now_ms() + (uint64_t)v->timeout_ms;
-	enum upcall_status st = connect_socket(v, deadline);
 	json_t *greeting = NULL, *ret = NULL;
+	enum upcall_status st = read_message(v, deadline, "waiting for the QMP greeting",
+					     &greeting);
 
-	if (!st)
-		st = read_message(v, deadline, "waiting for the QMP greeting", &greeting);
 	if (!st && !json_is_object(json_object_get(greeting, "QMP")))
 		st = vmm_fail(v, UPCALL_ERR_PROTOCOL,
 			      "VMM socket %s does not speak QMP: its greeting has no \"QMP\" object",
@@ -284,6 +283,14 @@ static enum upcall_status qmp_open(struct vmm *v)
 			      "the VMM's answer to qmp_capabilities is not an object");
 	json_decref(ret);
 	return st;
+}
+
+static enum upcall_status qmp_open(struct vmm *v)
+{
+	uint64_t deadline = now_ms() + (uint64_t)v->timeout_ms;
+	enum upcall_status st = connect_socket(v, deadline);
+
+	return st ? st : handshake(v, deadline);
 }
 
 /* --- vCPUs ---------------------------------------------------------------- */
@@ -672,6 +679,10 @@ static enum upcall_status qmp_add_dimm(struct vmm *v, uint64_t size, bool at, ui
 	if (!st && !out->id[0])
 		st = vmm_fail(v, UPCALL_ERR_PROTOCOL,
 			      "the VMM added DIMM %s but query-memory-devices does not list it", dimm);
+	if (!st && !out->dimm)
+		st = vmm_fail(v, UPCALL_ERR_PROTOCOL,
+			      "the VMM added DIMM %s but query-memory-devices lists it as another kind of device",
+			      dimm);
 	if (!st && out->size != size)
 		st = vmm_fail(v, UPCALL_ERR_PROTOCOL,
 			      "the VMM's DIMM %s has 0x%" PRIx64 " bytes, not the 0x%" PRIx64 " asked for",
