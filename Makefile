@@ -119,7 +119,7 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 $(B)/upcall-stub: $(STUB_OBJ) $(STLIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ -ljansson
 
 $(B)/tests/%: tests/unit/%.c $(INTLIB) tests/unit/tap.h
 	@mkdir -p $(@D)

@@ -59,6 +59,8 @@ static void check_entry(const struct vm_entry *e)
 			FUZZ_CHECK(r->base >= e->regions[j].base + e->regions[j].size ||
 				   e->regions[j].base >= r->base + r->size, "regions %u, %u overlap", j, i);
 	}
+	FUZZ_CHECK(e->vmm == VMM_NONE || (e->vmm_path[0] == '/' &&
+		   memchr(e->vmm_path, 0, sizeof(e->vmm_path))), "VMM socket \"%.20s\"", e->vmm_path);
 	n = vm_valid_ids(e, ids);
 	FUZZ_CHECK(n == e->max_vcpus, "%u IDs for %u vCPUs", n, e->max_vcpus);
 	for (unsigned int i = 1; i < n; i++)

@@ -73,13 +73,38 @@ static void check_state(const struct vm_state *st)
 	}
 	FUZZ_CHECK(memchr(st->identity, 0, sizeof(st->identity)) &&
 		   memchr(st->pending, 0, sizeof(st->pending)), "unterminated string");
+	for (unsigned int i = 1; i < st->nvmm_cpus; i++)
+		FUZZ_CHECK(st->vmm_cpus[i - 1] < st->vmm_cpus[i], "VMM vCPUs not ascending at %u", i);
+	FUZZ_CHECK(st->nvmm_dimms <= VMM_MAX_DIMMS, "%u DIMMs", st->nvmm_dimms);
+	for (unsigned int i = 0; i < st->nvmm_dimms; i++) {
+		const struct vmm_dimm *d = &st->vmm_dimms[i];
+
+		FUZZ_CHECK(d->size && d->base + d->size > d->base && memchr(d->id, 0, sizeof(d->id)),
+			   "DIMM %u is empty, wraps or has an unterminated id", i);
+		if (i)
+			FUZZ_CHECK(st->vmm_dimms[i - 1].base + st->vmm_dimms[i - 1].size <= d->base,
+				   "DIMMs %u and %u unsorted or overlapping", i - 1, i);
+	}
+}
+
+static bool same_dimms(const struct vm_state *a, const struct vm_state *b)
+{
+	for (unsigned int i = 0; i < a->nvmm_dimms; i++)
+		if (strcmp(a->vmm_dimms[i].id, b->vmm_dimms[i].id) ||
+		    a->vmm_dimms[i].base != b->vmm_dimms[i].base ||
+		    a->vmm_dimms[i].size != b->vmm_dimms[i].size)
+			return false;
+	return true;
 }
 
 static bool same_state(const struct vm_state *a, const struct vm_state *b)
 {
 	return a->ncpus == b->ncpus && !memcmp(a->cpus, b->cpus, a->ncpus) &&
 	       a->nmem == b->nmem && !memcmp(a->mem, b->mem, a->nmem * sizeof(a->mem[0])) &&
-	       !strcmp(a->identity, b->identity) && !strcmp(a->pending, b->pending);
+	       !strcmp(a->identity, b->identity) && !strcmp(a->pending, b->pending) &&
+	       a->vmm_cpus_seen == b->vmm_cpus_seen && a->vmm_dimms_seen == b->vmm_dimms_seen &&
+	       a->nvmm_cpus == b->nvmm_cpus && !memcmp(a->vmm_cpus, b->vmm_cpus, a->nvmm_cpus) &&
+	       a->nvmm_dimms == b->nvmm_dimms && same_dimms(a, b);
 }
 
 static void round_trip(struct vm_record *r)

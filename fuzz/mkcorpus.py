@@ -5,6 +5,7 @@ Seeds are well-formed inputs (and a few near misses) for each harness's
 input format, so fuzzing starts deep in the code.  Re-run after changing
 an input format; the output is deterministic.
 """
+import json
 import os
 import shutil
 import struct
@@ -69,6 +70,7 @@ INVENTORY = """vms:
     max_vcpu_count: 12
     topology: {threads_per_core: 2, cores_per_die: 3, dies_per_socket: 1, sockets: 2}
     apic_ver: 0x14
+    vmm: {qmp: /run/vm.qmp}
     memory:
       block_size: 128M
       regions:
@@ -88,6 +90,7 @@ def inventory_seeds():
     yield "bad-topology", b"vms:\n  web1: {target: /a, max_vcpu_count: 255, topology: {threads_per_core: 3, sockets: 200}}\n"
     yield "anchors", b"x: &a {target: /a}\nvms:\n  web1: *a\n"
     yield "twice", b"vms:\n  web1: {target: /a}\n  web1: {target: /b}\n"
+    yield "vmm-shared", b"vms:\n  web1: {target: /a, vmm: {qmp: /q}}\n  web2: {target: /b, vmm: {qmp: /q}}\n"
 
 
 RECORD = """# State record of VM vm, shared by the upcall tools.
@@ -99,6 +102,11 @@ cpus: [0, 1, 2, 5]
 memory:
 - {base: 0x100000000, size: 0x40000000}
 - {base: 0x140000000, size: 0x10000000}
+vmm:
+  vcpus: [0, 1, 2, 3, 5]
+  dimms:
+  - {id: "upcall-dimm0", base: 0x100000000, size: 0x40000000}
+  - {id: "", base: 0x140000000, size: 0x10000000}
 pending: "add vCPUs 3, 4"
 ...
 """
@@ -112,6 +120,39 @@ def state_seeds():
     yield "bad-cpu", b"cpus: [0, 256]\n"
     yield "utf8", "pending: \"add \u00e9\u00e9 vCPUs\"\n".encode()
     yield "not-a-map", b"- 1\n- 2\n"
+    yield "vmm-overlap", b"vmm:\n  dimms:\n  - {id: a, base: 0x1000, size: 0x2000}\n  - {id: b, base: 0x2000, size: 0x1000}\n"
+
+
+def qmp_lines(*msgs):
+    return b"".join(json.dumps(m).encode() + b"\r\n" for m in msgs)
+
+
+def qmp_slot(core, made):
+    s = {"props": {"core-id": core, "thread-id": 0, "node-id": 0, "socket-id": 0},
+         "vcpus-count": 1, "type": "qemu64-x86_64-cpu"}
+    if made:
+        s["qom-path"] = "/machine/peripheral/cpu%d" % core
+    return s
+
+
+def qmp_seeds():
+    # the client's commands, in order: capabilities (1), query-hotpluggable-cpus (2),
+    # qom-get of APIC ID 1 (3), device_add of APIC ID 2 (4), query-memory-devices (5),
+    # then for the DIMM query-memory-devices (6), qom-list (7), object-add (8),
+    # device_add (9), query-memory-devices (10)
+    greet = {"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}}, "capabilities": []}}
+    dimm = {"type": "dimm", "data": {"id": "upcall-dimm0", "addr": 1 << 32, "size": 128 << 20,
+                                     "memdev": "/objects/upcall-mem0", "slot": 0}}
+    answers = [{}, [qmp_slot(c, c <= 1) for c in (3, 2, 1, 0)], 1, {}, [], [], [], {}, {}, [dimm]]
+    ok = [{"return": a, "id": i + 1} for i, a in enumerate(answers)]
+    event = {"event": "ACPI_DEVICE_OST", "data": {}, "timestamp": {"seconds": 1, "microseconds": 2}}
+    yield "session", qmp_lines(greet, *ok)
+    yield "session-events", qmp_lines(greet, *[m for a in ok for m in (event, a)])
+    err = {"error": {"class": "GenericError", "desc": "Duplicate device ID 'upcall-cpu2'"}, "id": 4}
+    yield "refused", qmp_lines(greet, *ok[:3], err)
+    yield "bad-apic", qmp_lines(greet, *ok[:2], {"return": 7, "id": 3})
+    yield "greeting-only", qmp_lines(greet)
+    yield "garbage", b"HELLO\r\n"
 
 
 def request(typ, payload=b"", fixed=True):
@@ -146,6 +187,7 @@ def request_seeds():
 SEEDS = {
     "fuzz-reply": reply_seeds, "fuzz-okline": okline_seeds, "fuzz-target": target_seeds,
     "fuzz-inventory": inventory_seeds, "fuzz-state": state_seeds, "fuzz-request": request_seeds,
+    "fuzz-qmp": qmp_seeds,
 }
 
 for harness, gen in SEEDS.items():

@@ -30,9 +30,10 @@ FUZZ_SRC_fuzz-target := $(COMMON_SRC)
 FUZZ_SRC_fuzz-inventory := $(COMMON_SRC)
 FUZZ_SRC_fuzz-state := $(filter-out cmd/common/state.c,$(COMMON_SRC))	# compiled in
 FUZZ_SRC_fuzz-request := $(addprefix cmd/upcall-stub/,devmgr.c faults.c state.c)
+FUZZ_SRC_fuzz-qmp := $(filter-out cmd/common/qmp.c,$(COMMON_SRC))	# compiled in
 FUZZ_LIBS := $(TOOL_LIBS) -pthread
 # what harnesses #include, for the replay builds' dependencies
-FUZZ_INCLUDED := cmd/common/state.c $(wildcard cmd/common/*.h cmd/upcall-stub/*.h lib/*.h include/upcall/*.h)
+FUZZ_INCLUDED := cmd/common/state.c cmd/common/qmp.c $(wildcard cmd/common/*.h cmd/upcall-stub/*.h lib/*.h include/upcall/*.h)
 
 # Every build replays each harness over fuzz/corpus/ and fuzz/regressions/
 # as a unit test ($(B)/tests/test-fuzz-*), under ASan too with SAN=1.

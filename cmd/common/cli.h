@@ -17,8 +17,8 @@
 /* Exit codes, shared by all binaries (sysexits.h values where they fit). */
 enum {
 	EXIT_DONE = 0,
-	EXIT_REFUSED = 1,	/* the guest refused */
-	EXIT_PARTIAL = 2,	/* some CPUs done; the reply says where it stopped */
+	EXIT_REFUSED = 1,	/* the guest (or the VMM) refused */
+	EXIT_PARTIAL = 2,	/* some CPUs done, or the VMM made what the guest did not take */
 	EXIT_SOME_FAILED = 3,	/* several VMs: some succeeded, some failed */
 	EXIT_ALL_FAILED = 4,	/* several VMs: all failed, not all the same way */
 	EXIT_USAGE = 64,	/* bad command line; nothing was sent */
@@ -30,7 +30,8 @@ enum {
 };
 
 #define CLI_EXIT_CODES_DOC						\
-	"Exit status: 0 done; 1 the guest refused; 2 partial (some CPUs done); " \
+	"Exit status: 0 done; 1 the guest or the VMM refused; 2 partial (some CPUs " \
+	"done, or the VMM made what the guest did not take); " \
 	"64 usage error (nothing sent); 69 unreachable (no socket, no listener, " \
 	"refused); 71 local failure; 75 timed out; 76 protocol error (bad magic, " \
 	"wrong type, short frame); 130 interrupted.  With several VMs: 0 all " \

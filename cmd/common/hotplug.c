@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cancel.h"
 #include "hotplug.h"
+#include "vmm.h"
 
 int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem)
@@ -70,6 +72,106 @@ static void report_cpus(struct cli *cli, const struct cpu_change *c,
 		c->done == c->n ? "" : "; the rest were not");
 }
 
+/* The VMM's half of a change: what it made, and what it keeps. */
+
+static void vmm_open(struct cli *cli, const struct vm_record *r, struct vmm *v)
+{
+	vmm_init(v, r->e->vmm, r->e->vmm_path, cli->timeout_ms, cancel_fd(),
+		 cli->verbose ? cli->err : NULL);
+}
+
+static void say_vcpus(struct cli *cli, bool made, const uint8_t *ids, unsigned int n)
+{
+	const char *s = n == 1 ? "" : "s";
+	char list[ID_LIST_MAX];
+
+	if (!n)
+		return;
+	format_id_list(ids, n, list, sizeof(list));
+	if (made)
+		cli_say(cli, "created %u vCPU%s in the VMM (APIC ID%s %s)", n, s, s, list);
+	else
+		cli_say(cli, "reused %u vCPU%s the VMM already had (APIC ID%s %s)", n, s, s, list);
+}
+
+/*
+ * Before ADD_CPU: the VMM makes the vCPUs it does not have yet.  A VMM
+ * that fails leaves the guest untold.  Returns an exit code, reported on
+ * failure; @new_ids gets the APIC IDs of the vCPUs it made (*@made).
+ */
+static int vmm_add_cpus(struct cli *cli, struct vm_record *r, const struct cpu_change *c,
+			uint8_t *new_ids, unsigned int *made)
+{
+	uint8_t have[UPCALL_MAX_APIC_IDS], old_ids[UPCALL_MAX_APIC_IDS];
+	bool created[UPCALL_MAX_APIC_IDS];
+	unsigned int nhave = 0, nold = 0;
+	enum upcall_status st;
+	char list[ID_LIST_MAX];
+	struct vmm v;
+	int rc;
+
+	*made = 0;
+	if (cli->arch != UPCALL_ARCH_X86_64)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s: its VMM makes vCPUs for x86_64 guests only (this one is aarch64)",
+				r->e->label);
+	vmm_open(cli, r, &v);
+	st = vmm_add_vcpus(&v, c->ids, c->n, created, have, &nhave);
+	vmm_close(&v);
+	for (unsigned int i = 0; i < c->n; i++)
+		if (created[i])
+			new_ids[(*made)++] = c->ids[i];
+		else if (!st)
+			old_ids[nold++] = c->ids[i];
+	cli_set(cli, "vmm", json_pack("{s:o, s:o}", "created", json_id_array(new_ids, *made),
+				      "existing", json_id_array(old_ids, nold)));
+	say_vcpus(cli, true, new_ids, *made);
+	say_vcpus(cli, false, old_ids, nold);
+	if (nhave)
+		state_vmm_cpus(&r->st, have, nhave);
+	if (!st)
+		return EXIT_DONE;
+	if ((rc = record_save(r, NULL)))
+		return rc;
+	cli_set(cli, "status", json_text(upcall_status_name(st)));
+	if (!*made)
+		return cli_fail(cli, cli_exit_code(st), "%s", vmm_errmsg(&v));
+	format_id_list(new_ids, *made, list, sizeof(list));
+	return cli_fail(cli, EXIT_PARTIAL,
+			"%s; the guest was told nothing, and the VMM keeps the vCPU%s it made (APIC ID%s %s)",
+			vmm_errmsg(&v), *made == 1 ? "" : "s", *made == 1 ? "" : "s", list);
+}
+
+/* After ADD_CPU: made vCPUs the guest did not take make the outcome partial. */
+static int vmm_not_taken(struct cli *cli, struct upcall_session *s, const struct cpu_change *c,
+			 const uint8_t *made_ids, unsigned int made)
+{
+	uint8_t left[UPCALL_MAX_APIC_IDS];
+	unsigned int n = 0;
+	char list[ID_LIST_MAX];
+
+	for (unsigned int i = c->done; i < c->n; i++)
+		if (memchr(made_ids, c->ids[i], made))
+			left[n++] = c->ids[i];
+	if (!n)
+		return cli_finish(cli, c->st);
+	format_id_list(left, n, list, sizeof(list));
+	cli_set(cli, "status", json_text(upcall_status_name(UPCALL_ERR_PARTIAL)));
+	return cli_fail(cli, EXIT_PARTIAL, "%s; the VMM keeps the vCPU%s it made for %s (APIC ID%s %s)",
+			upcall_errmsg(s), n == 1 ? "" : "s", n == 1 ? "it" : "them",
+			n == 1 ? "" : "s", list);
+}
+
+/* After DEL_CPU: QEMU completes an unplug only through the guest's ACPI. */
+static void vmm_kept_cpus(struct cli *cli, const struct cpu_change *c)
+{
+	cli_set(cli, "vmm", json_pack("{s:o}", "kept", json_id_array(c->ids, c->done)));
+	if (c->done)
+		cli_say(cli, "the VMM keeps %s vCPU%s: QEMU unplugs one only through the guest's ACPI; adding %s again reuses %s",
+			c->done == 1 ? "that" : "those", c->done == 1 ? "" : "s",
+			c->done == 1 ? "it" : "them", c->done == 1 ? "it" : "them");
+}
+
 /*
  * "guest replied -17 (File exists) to ADD_MEM", without the library's
  * list of what that errno may mean: for when the record says which.
@@ -86,11 +188,19 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		  struct cpu_change *c)
 {
 	struct upcall_cpu_request req = { .count = c->n, .apic_ver = c->apic_ver };
-	bool x86 = cli->arch == UPCALL_ARCH_X86_64;
+	bool x86 = cli->arch == UPCALL_ARCH_X86_64, vmm = r->e->vmm != VMM_NONE;
+	uint8_t made_ids[UPCALL_MAX_APIC_IDS];
 	struct upcall_reply rp;
 	char what[ID_LIST_MAX + 32], list[ID_LIST_MAX];
+	unsigned int made = 0;
+	enum upcall_status st;
 	int rc;
 
+	/* a guest that cannot be reached gets no vCPU made for it either */
+	if (vmm && c->add && (st = upcall_connect(s)))
+		return cli_finish(cli, st);
+	if (vmm && c->add && (rc = vmm_add_cpus(cli, r, c, made_ids, &made)))
+		return rc;
 	format_id_list(c->ids, c->n, list, sizeof(list));
 	snprintf(what, sizeof(what), "%s vCPUs %s", c->add ? "add" : "remove", list);
 	if ((rc = mark_pending(cli, r, s, what)))
@@ -100,18 +210,22 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	c->st = c->add ? upcall_add_cpu(s, &req, &rp) : upcall_del_cpu(s, &req, &rp);
 	c->done = replied(c->st) ? cpus_done(c, &rp, x86) : 0;
 	report_cpus(cli, c, &rp, x86);
+	if (vmm && !c->add && replied(c->st))
+		vmm_kept_cpus(cli, c);
 	if (!replied(c->st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, c->st);
 	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
 	if ((rc = record_save(r, "")))
 		return rc;
 	/* Only a guess without the guest's own list: said as one. */
-	if (c->st == UPCALL_ERR_GUEST && c->add && rp.ret == -EINVAL && !r->from_guest) {
+	if (c->st == UPCALL_ERR_GUEST && c->add && rp.ret == -EINVAL && !r->from_guest && !made) {
 		cli_set(cli, "status", json_text(upcall_status_name(c->st)));
 		return cli_fail(cli, EXIT_REFUSED,
 				"%s; if it is the first, the record of VM %s is out of date: check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
 				upcall_errmsg(s), r->e->label, cli->vm ? cli->vm : r->e->label);
 	}
+	if (made && c->st != UPCALL_OK)
+		return vmm_not_taken(cli, s, c, made_ids, made);
 	return cli_finish(cli, c->st);
 }
 
@@ -132,8 +246,227 @@ static bool mem_contradicts(const struct vm_record *r, bool add, uint64_t base,
 	return ret == -ENOENT && state_mem_containing(&r->st, base, size) >= 0;
 }
 
+static int no_room(struct cli *cli, const struct vm_record *r, bool add)
+{
+	return cli_fail(cli, EXIT_USAGE,
+			"VM %s: its record already holds %d memory ranges, the most it can (%s)",
+			r->e->label, UPCALL_MAX_MEM_RANGES,
+			add ? "remove one first" : "remove a whole range, not part of one");
+}
+
+static bool overlaps(uint64_t b1, uint64_t s1, uint64_t b2, uint64_t s2)
+{
+	return b1 < b2 + s2 && b2 < b1 + s1;
+}
+
+/* A range in the guest, or a memory device in the VMM, over [base, base+size)? */
+static const struct upcall_range *taken(const struct vm_state *st, const struct vmm_dimm *d,
+					unsigned int nd, uint64_t base, uint64_t size,
+					struct upcall_range *buf)
+{
+	int o = state_mem_overlap(st, base, size);
+
+	if (o >= 0)
+		return &st->mem[o];
+	for (unsigned int i = 0; i < nd; i++)
+		if (overlaps(base, size, d[i].base, d[i].size)) {
+			*buf = (struct upcall_range){ d[i].base, d[i].size };
+			return buf;
+		}
+	return NULL;
+}
+
+/* The lowest block-aligned base in the regions that neither guest nor VMM uses. */
+static bool place_beside(const struct vm_record *r, const struct vmm_dimm *d, unsigned int nd,
+			 uint64_t size, uint64_t *base)
+{
+	const uint64_t align = r->e->block_size;
+	struct upcall_range buf;
+
+	for (unsigned int i = 0; i < r->e->nregions; i++) {
+		const struct upcall_range *g = &r->e->regions[i], *t;
+		uint64_t b = g->base;
+
+		while (b >= g->base && b + size > b && b + size <= g->base + g->size) {
+			if (!(t = taken(&r->st, d, nd, b, size, &buf))) {
+				*base = b;
+				return true;
+			}
+			b = (t->base + t->size + align - 1) / align * align;
+		}
+	}
+	return false;
+}
+
+static bool in_regions(const struct vm_entry *e, uint64_t base, uint64_t size)
+{
+	for (unsigned int i = 0; i < e->nregions; i++)
+		if (base >= e->regions[i].base &&
+		    base + size <= e->regions[i].base + e->regions[i].size)
+			return true;
+	return !e->nregions;
+}
+
+/* A DIMM the tools made that the guest no longer uses, of @size (at @base if @at). */
+static const struct vmm_dimm *reusable(const struct vm_record *r, const struct vmm_dimm *d,
+				       unsigned int nd, uint64_t size, bool at, uint64_t base)
+{
+	for (unsigned int i = 0; i < nd; i++)
+		if (d[i].ours && d[i].size == size && (!at || d[i].base == base) &&
+		    !(d[i].base % r->e->block_size) && in_regions(r->e, d[i].base, size) &&
+		    state_mem_overlap(&r->st, d[i].base, size) < 0)
+			return &d[i];
+	return NULL;
+}
+
+/* Where the VMM put a new DIMM must suit the guest: else it stays there unused. */
+static int check_placed(struct cli *cli, const struct vm_record *r, const struct vmm_dimm *d)
+{
+	const char *why = NULL;
+	char sz[32];
+
+	if (d->base % r->e->block_size)
+		why = "is not a multiple of the guest's memory block size";
+	else if (!in_regions(r->e, d->base, d->size))
+		why = "is outside the VM's hot-add regions";
+	else if (state_mem_overlap(&r->st, d->base, d->size) >= 0)
+		why = "overlaps memory the guest has (the record may be out of date)";
+	if (!why)
+		return EXIT_DONE;
+	format_size(d->size, sz, sizeof(sz));
+	cli_set(cli, "status", json_text(upcall_status_name(UPCALL_ERR_PARTIAL)));
+	return cli_fail(cli, EXIT_PARTIAL,
+			"VM %s: the VMM put DIMM %s (%s) at 0x%" PRIx64 ", which %s; the guest was told nothing, and the DIMM stays in the VMM",
+			r->e->label, d->id, sz, d->base, why);
+}
+
+/*
+ * Reuse a DIMM for @size (at @base if @at), or make one: at @base, else in
+ * the regions beside every memory device, else where the VMM puts it.  The
+ * VMM's status; *@dimm is the DIMM unless that failed before it was found
+ * or made (*@is_new says made).  @d gets the VMM's devices (*@nd).
+ */
+static enum upcall_status get_dimm(const struct vm_record *r, struct vmm *v,
+				   struct vmm_dimm *d, unsigned int *nd, uint64_t size,
+				   bool at, uint64_t base, struct vmm_dimm *dimm, bool *is_new)
+{
+	enum upcall_status st = vmm_list_dimms(v, d, nd);
+	const struct vmm_dimm *old = st ? NULL : reusable(r, d, *nd, size, at, base);
+	char sz[32];
+
+	*is_new = false;
+	if (old)
+		*dimm = *old;
+	if (st || old)
+		return st;
+	if (!at && r->e->nregions && !(at = place_beside(r, d, *nd, size, &base))) {
+		format_size(size, sz, sizeof(sz));
+		return vmm_fail(v, UPCALL_ERR_INVALID,
+				"no free room for %s in the hot-add regions of VM %s beside the VMM's memory devices (see 'memctl list')",
+				sz, r->e->label);
+	}
+	if ((st = vmm_add_dimm(v, size, at, base, dimm)))
+		return st;
+	*is_new = true;
+	return vmm_list_dimms(v, d, nd);
+}
+
+static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
+{
+	char sz[32];
+
+	cli_set(cli, "vmm", json_pack("{s:s, s:I, s:I, s:b}", "dimm", d->id, "base",
+				      (json_int_t)d->base, "size", (json_int_t)d->size,
+				      "created", is_new));
+	format_size(d->size, sz, sizeof(sz));
+	if (is_new)
+		cli_say(cli, "created in the VMM: DIMM %s (%s at 0x%" PRIx64 ")", d->id, sz, d->base);
+	else
+		cli_say(cli, "reused the VMM's DIMM, which the guest no longer had: %s (%s at 0x%" PRIx64 ")",
+			d->id, sz, d->base);
+}
+
+int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		uint64_t size, bool have_base, uint64_t *base, char *made)
+{
+	struct vmm_dimm *d, dimm;
+	unsigned int nd = 0;
+	enum upcall_status st;
+	bool is_new = false;
+	struct vmm v;
+	int rc;
+
+	made[0] = '\0';
+	if (r->st.nmem == UPCALL_MAX_MEM_RANGES)
+		return no_room(cli, r, true);
+	/* a guest that cannot be reached gets no DIMM made for it either */
+	if ((st = upcall_connect(s)))
+		return cli_finish(cli, st);
+	if (!(d = calloc(VMM_MAX_DIMMS, sizeof(*d))))
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	vmm_open(cli, r, &v);
+	st = get_dimm(r, &v, d, &nd, size, have_base, *base, &dimm, &is_new);
+	vmm_close(&v);
+	if (nd)
+		state_vmm_dimms(&r->st, d, nd);
+	free(d);
+	if (!st || is_new) {
+		report_dimm(cli, &dimm, is_new);
+		*base = dimm.base;
+	}
+	if (is_new)
+		snprintf(made, VMM_ID_MAX, "%s", dimm.id);
+	if (st && (rc = record_save(r, NULL)))
+		return rc;
+	if (st) {
+		cli_set(cli, "status", json_text(upcall_status_name(is_new ? UPCALL_ERR_PARTIAL : st)));
+		if (is_new)
+			return cli_fail(cli, EXIT_PARTIAL,
+					"%s; the guest was told nothing, and the VMM keeps DIMM %s",
+					vmm_errmsg(&v), dimm.id);
+		return cli_fail(cli, cli_exit_code(st), "%s", vmm_errmsg(&v));
+	}
+	if (is_new && (rc = check_placed(cli, r, &dimm))) {
+		record_save(r, NULL);
+		return rc;
+	}
+	return EXIT_DONE;
+}
+
+/* After DEL_MEM: the DIMMs behind the range stay in the VMM. */
+static void vmm_kept_dimms(struct cli *cli, const struct vm_record *r, uint64_t base,
+			   uint64_t size)
+{
+	json_t *kept = json_array();
+	char names[200] = "", sz[32];
+	uint64_t last = 0;
+	size_t len = 0;
+
+	for (unsigned int i = 0; i < r->st.nvmm_dimms; i++) {
+		const struct vmm_dimm *d = &r->st.vmm_dimms[i];
+
+		if (!overlaps(base, size, d->base, d->size))
+			continue;
+		json_array_append_new(kept, json_text(d->id));
+		last = d->size;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						len ? ", " : "", d->id[0] ? d->id : "(no id)");
+	}
+	cli_set(cli, "vmm", json_pack("{s:o}", "kept", kept));
+	format_size(last, sz, sizeof(sz));
+	if (json_array_size(kept) == 1)
+		cli_say(cli, "the VMM keeps DIMM %s: QEMU unplugs one only through the guest's ACPI; 'memctl add %s' reuses it",
+			names, sz);
+	else if (len)
+		cli_say(cli, "the VMM keeps DIMMs %s: QEMU unplugs one only through the guest's ACPI; adds of their sizes reuse them",
+			names);
+	else
+		cli_say(cli, "the VMM keeps the memory behind that range: QEMU unplugs a DIMM only through the guest's ACPI");
+}
+
 int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
-		  bool add, uint64_t base, uint64_t size)
+		  bool add, uint64_t base, uint64_t size, const char *made)
 {
 	struct upcall_reply rp;
 	enum upcall_status st;
@@ -141,10 +474,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	int rc;
 
 	if (state_mem_no_room(&r->st, add, base, size))
-		return cli_fail(cli, EXIT_USAGE,
-				"VM %s: its record already holds %d memory ranges, the most it can (%s)",
-				r->e->label, UPCALL_MAX_MEM_RANGES,
-				add ? "remove one first" : "remove a whole range, not part of one");
+		return no_room(cli, r, add);
 	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
 		 add ? "add" : "remove", base, size);
 	if ((rc = mark_pending(cli, r, s, what)))
@@ -161,6 +491,8 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		format_size(size, sz, sizeof(sz));
 		cli_say(cli, "%s %s of memory at 0x%" PRIx64 "-0x%" PRIx64,
 			add ? "added" : "removed", sz, base, base + size - 1);
+		if (!add && r->e->vmm != VMM_NONE)
+			vmm_kept_dimms(cli, r, base, size);
 	}
 	if ((rc = record_save(r, "")))
 		return rc;
@@ -168,11 +500,17 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		char head[96];
 
 		refusal_head(head, sizeof(head), &rp);
-		cli_set(cli, "status", json_text(upcall_status_name(st)));
-		return cli_fail(cli, EXIT_REFUSED,
-				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'",
+		cli_set(cli, "status", json_text(upcall_status_name(made ? UPCALL_ERR_PARTIAL : st)));
+		return cli_fail(cli, made ? EXIT_PARTIAL : EXIT_REFUSED,
+				"%s: the record of VM %s is out of date (the guest %s that range); check the guest, then run 'memctl --vm %s sync --ranges BASE+SIZE,...'%s%s",
 				head, r->e->label, add ? "already has" : "does not have",
-				cli->vm ? cli->vm : r->e->label);
+				cli->vm ? cli->vm : r->e->label, made ? "; the VMM keeps DIMM " : "",
+				made ? made : "");
+	}
+	if (st == UPCALL_ERR_GUEST && made) {
+		cli_set(cli, "status", json_text(upcall_status_name(UPCALL_ERR_PARTIAL)));
+		return cli_fail(cli, EXIT_PARTIAL, "%s; the VMM keeps DIMM %s, which it made for it",
+				upcall_errmsg(s), made);
 	}
 	return cli_finish(cli, st);
 }

@@ -35,8 +35,21 @@ struct cpu_change {
  */
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct cpu_change *c);
-/* The same for a memory range. */
+/*
+ * The same for a memory range.  @made names the DIMM the VMM made for an
+ * add (NULL: none): a guest that refuses it leaves the change partial.
+ */
 int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
-		  bool add, uint64_t base, uint64_t size);
+		  bool add, uint64_t base, uint64_t size, const char *made);
+/*
+ * Before an add on a VM with a VMM: reuse a DIMM the tools made that the
+ * guest no longer has, of @size (at *@base if @have_base), or make one
+ * (at *@base, else in the inventory's regions, else where the VMM puts
+ * it).  *@base gets the DIMM's base; @made (VMM_ID_MAX bytes) its id when
+ * it is new, else "".  Returns an exit code, reported on failure; the
+ * guest is not told anything here.
+ */
+int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		uint64_t size, bool have_base, uint64_t *base, char *made);
 
 #endif /* UPCALL_HOTPLUG_H */

@@ -186,6 +186,33 @@ static int parse_memory(struct inv_parse *p, const yaml_node_t *n,
 	return 0;
 }
 
+/* vmm: {qmp: /run/web1.qmp}: the VMM's control socket, one kind of API. */
+static int parse_vmm(struct inv_parse *p, const yaml_node_t *n, struct vm_entry *e)
+{
+	static const char *const keys[] = { "qmp", NULL };
+	const yaml_node_pair_t *pair;
+	const yaml_node_t *v;
+	const char *path;
+
+	if (check_keys(p, n, "vmm", keys))
+		return -1;
+	pair = n->data.mapping.pairs.start;
+	if (pair == n->data.mapping.pairs.top)
+		return fail_at(p, n, "vmm: expected one control socket, such as {qmp: /run/vm.qmp}");
+	if (pair + 1 != n->data.mapping.pairs.top)
+		return fail_at(p, n, "vmm: one control socket only");
+	v = yaml_document_get_node(p->doc, pair->value);
+	path = scalar(v);
+	if (!path || path[0] != '/')
+		return fail_at(p, v, "vmm.qmp: expected the absolute path of QEMU's QMP socket");
+	if (strlen(path) >= sizeof(e->vmm_path))
+		return fail_at(p, v, "vmm.qmp: socket path is longer than %zu bytes",
+			       sizeof(e->vmm_path) - 1);
+	e->vmm = VMM_QMP;
+	snprintf(e->vmm_path, sizeof(e->vmm_path), "%s", path);
+	return 0;
+}
+
 static int parse_target(struct inv_parse *p, const yaml_node_t *n,
 			struct vm_entry *e)
 {
@@ -229,7 +256,7 @@ static int parse_entry(struct inv_parse *p, const yaml_node_t *n,
 		       struct vm_entry *e)
 {
 	static const char *const keys[] = { "target", "arch", "boot_vcpu_count",
-		"max_vcpu_count", "topology", "apic_ver", "memory", NULL };
+		"max_vcpu_count", "topology", "apic_ver", "memory", "vmm", NULL };
 	yaml_node_t *v;
 	unsigned int ver;
 
@@ -254,6 +281,12 @@ static int parse_entry(struct inv_parse *p, const yaml_node_t *n,
 		return -1;
 	if (v)
 		e->apic_ver = (uint8_t)ver;
+	v = value_of(p, n, "vmm");
+	if (v && parse_vmm(p, v, e))
+		return -1;
+	if (v && e->target.transport == UPCALL_TRANSPORT_UNIX && !strcmp(e->target.path, e->vmm_path))
+		return fail_at(p, v, "vmm.qmp: %s is the VM's upcall target; QMP has a socket of its own",
+			       e->vmm_path);
 	v = value_of(p, n, "memory");
 	return v ? parse_memory(p, v, e) : 0;
 }
@@ -276,20 +309,31 @@ static bool same_target(const struct upcall_target *a, const struct upcall_targe
 	return strcmp(a->path, b->path) == 0;
 }
 
-/* The entry found shares its target with no other: one VM, one record. */
+/* What must differ between VMs: their target, and their VMM's socket. */
+struct vm_key {
+	struct upcall_target target;
+	char vmm[UPCALL_PATH_MAX];
+};
+
+/* The entry found shares its target and VMM with no other: one VM, one record. */
 static int check_unique_target(struct inv_parse *p, const yaml_node_t *vms,
-			       const struct upcall_target *targets, size_t found)
+			       const struct vm_key *keys, size_t found)
 {
 	const yaml_node_pair_t *pairs = vms->data.mapping.pairs.start;
 	size_t n = (size_t)(vms->data.mapping.pairs.top - pairs);
+	const char *name = scalar(yaml_document_get_node(p->doc, pairs[found].key));
 
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *k = yaml_document_get_node(p->doc, pairs[i].key);
 
-		if (i != found && same_target(&targets[i], &targets[found]))
+		if (i == found)
+			continue;
+		if (same_target(&keys[i].target, &keys[found].target))
 			return fail_at(p, k, "VMs \"%s\" and \"%s\" have the same target; a VM needs one name",
-				       scalar(yaml_document_get_node(p->doc, pairs[found].key)),
-				       scalar(k));
+				       name, scalar(k));
+		if (keys[found].vmm[0] && !strcmp(keys[i].vmm, keys[found].vmm))
+			return fail_at(p, k, "VMs \"%s\" and \"%s\" have the same VMM socket %s",
+				       name, scalar(k), keys[found].vmm);
 	}
 	return 0;
 }
@@ -300,7 +344,7 @@ static int parse_vms(struct inv_parse *p, const char *name,
 {
 	static const char *const top_keys[] = { "vms", "groups", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(p->doc), *vms;
-	struct upcall_target *targets;
+	struct vm_key *keys;
 	size_t n, found = SIZE_MAX;
 	int rc = 0;
 
@@ -314,8 +358,8 @@ static int parse_vms(struct inv_parse *p, const char *name,
 	if (vms->type != YAML_MAPPING_NODE)
 		return fail_at(p, vms, "vms: expected a mapping of VM names");
 	n = (size_t)(vms->data.mapping.pairs.top - vms->data.mapping.pairs.start);
-	targets = calloc(n ? n : 1, sizeof(*targets));
-	if (!targets) {
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	if (!keys) {
 		snprintf(p->err, p->errlen, "%s: out of memory", p->file);
 		return -1;
 	}
@@ -336,7 +380,8 @@ static int parse_vms(struct inv_parse *p, const char *name,
 				rc = fail_at(p, k, "VM \"%s\" defined twice", e.name);
 		if (rc || (rc = parse_entry(p, yaml_document_get_node(p->doc, a->value), &e)))
 			break;
-		targets[i] = e.target;
+		keys[i].target = e.target;
+		memcpy(keys[i].vmm, e.vmm_path, sizeof(keys[i].vmm));
 		if (found == SIZE_MAX && (by_target ? same_target(by_target, &e.target) :
 					  !strcmp(name, e.name))) {
 			e.in_inventory = true;
@@ -347,8 +392,8 @@ static int parse_vms(struct inv_parse *p, const char *name,
 		}
 	}
 	if (!rc && found != SIZE_MAX)
-		rc = check_unique_target(p, vms, targets, found);
-	free(targets);
+		rc = check_unique_target(p, vms, keys, found);
+	free(keys);
 	return rc ? rc : found != SIZE_MAX;
 }
 

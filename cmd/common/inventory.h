@@ -14,6 +14,7 @@
 #include <upcall/upcall.h>
 
 #include "topology.h"
+#include "vmm.h"
 
 #define INVENTORY_SYSTEM_FILE	"/etc/upcall/vms.yaml"
 #define INVENTORY_MAX_REGIONS	16
@@ -46,6 +47,8 @@ struct vm_entry {
 	uint64_t block_size;
 	unsigned int nregions;
 	struct upcall_range regions[INVENTORY_MAX_REGIONS];
+	enum vmm_kind vmm;		/* the VMM's control socket, if any */
+	char vmm_path[UPCALL_PATH_MAX];
 };
 
 /*

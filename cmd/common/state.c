@@ -190,6 +190,97 @@ static int rec_range(struct rec_parse *p, const yaml_node_t *n, struct vm_state 
 	return 0;
 }
 
+static int rec_ids(struct rec_parse *p, const yaml_node_t *n, uint8_t *ids, unsigned int *count)
+{
+	uint64_t v;
+
+	*count = 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return rec_fail(p, n, "expected a list of IDs");
+	for (yaml_node_item_t *i = n->data.sequence.items.start;
+	     i < n->data.sequence.items.top; i++) {
+		if (*count == UPCALL_MAX_APIC_IDS ||
+		    rec_u64(p, yaml_document_get_node(p->doc, *i), 255, &v))
+			return -1;
+		ids[(*count)++] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int rec_dimm(struct rec_parse *p, const yaml_node_t *n, struct vmm_dimm *d)
+{
+	int seen = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->dimm = true;
+	if (n->type != YAML_MAPPING_NODE)
+		return rec_fail(p, n, "vmm.dimms: expected {id, base, size}");
+	for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+	     a < n->data.mapping.pairs.top; a++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, a->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, a->value);
+		const char *ks = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+
+		if (!strcmp(ks, "id") && v->type == YAML_SCALAR_NODE &&
+		    v->data.scalar.length < sizeof(d->id)) {
+			memcpy(d->id, v->data.scalar.value, v->data.scalar.length);
+			seen |= 1;
+		} else if (!strcmp(ks, "base") || !strcmp(ks, "size")) {
+			if (rec_u64(p, v, UINT64_MAX, ks[0] == 'b' ? &d->base : &d->size))
+				return -1;
+			seen |= ks[0] == 'b' ? 2 : 4;
+		} else {
+			return rec_fail(p, k, "vmm.dimms: unknown key or bad id");
+		}
+	}
+	if (seen != 7 || !d->size || d->base + d->size < d->base)
+		return rec_fail(p, n, "vmm.dimms: bad entry");
+	return 0;
+}
+
+/* vmm: {vcpus: [...], dimms: [{id, base, size}, ...]} */
+static int rec_vmm(struct rec_parse *p, const yaml_node_t *n, struct vm_state *st)
+{
+	struct vmm_dimm d[VMM_MAX_DIMMS];
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+	unsigned int nids = 0, nd = 0;
+	bool cpus = false, dimms = false;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return rec_fail(p, n, "vmm: expected {vcpus, dimms}");
+	for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+	     a < n->data.mapping.pairs.top; a++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, a->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, a->value);
+		const char *ks = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+
+		if (!strcmp(ks, "vcpus")) {
+			if (rec_ids(p, v, ids, &nids))
+				return -1;
+			cpus = true;
+		} else if (!strcmp(ks, "dimms") && v->type == YAML_SEQUENCE_NODE) {
+			dimms = true;
+			for (yaml_node_item_t *i = v->data.sequence.items.start;
+			     i < v->data.sequence.items.top; i++) {
+				if (nd == VMM_MAX_DIMMS)
+					return rec_fail(p, v, "vmm.dimms: too many");
+				if (rec_dimm(p, yaml_document_get_node(p->doc, *i), &d[nd++]))
+					return -1;
+			}
+		} else {
+			return rec_fail(p, k, "vmm: unknown key, or dimms is not a list");
+		}
+	}
+	if (cpus)
+		state_vmm_cpus(st, ids, nids);
+	if (dimms)
+		state_vmm_dimms(st, d, nd);
+	for (unsigned int i = 1; i < st->nvmm_dimms; i++)
+		if (st->vmm_dimms[i - 1].base + st->vmm_dimms[i - 1].size > st->vmm_dimms[i].base)
+			return rec_fail(p, n, "vmm.dimms: overlapping ranges");
+	return 0;
+}
+
 static void rec_string(const yaml_node_t *v, char *buf, size_t len)
 {
 	if (v->type == YAML_SCALAR_NODE)
@@ -209,6 +300,8 @@ static int rec_fields(struct rec_parse *p, struct vm_state *st)
 		const char *ks = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
 
 		if (!strcmp(ks, "cpus") && rec_cpus(p, v, st))
+			return -1;
+		if (!strcmp(ks, "vmm") && rec_vmm(p, v, st))
 			return -1;
 		if (!strcmp(ks, "memory") && v->type != YAML_SEQUENCE_NODE)
 			return rec_fail(p, v, "memory: expected a list");
@@ -378,6 +471,35 @@ static int emit_map(yaml_emitter_t *em, bool start, bool flow)
 		flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
 }
 
+static int emit_vmm(yaml_emitter_t *em, const struct vm_state *st)
+{
+	char buf[64], size[32];
+	int rc;
+
+	if (!st->vmm_cpus_seen && !st->vmm_dimms_seen)
+		return 0;
+	rc = emit_scalar(em, "vmm", false) || emit_map(em, true, false);
+	if (!rc && st->vmm_cpus_seen) {
+		rc = emit_scalar(em, "vcpus", false) || emit_seq(em, true, true);
+		for (unsigned int i = 0; !rc && i < st->nvmm_cpus; i++) {
+			snprintf(buf, sizeof(buf), "%u", st->vmm_cpus[i]);
+			rc = emit_scalar(em, buf, false);
+		}
+		rc = rc || emit_seq(em, false, true);
+	}
+	if (rc || !st->vmm_dimms_seen)
+		return rc || emit_map(em, false, false) ? -1 : 0;
+	rc = emit_scalar(em, "dimms", false) || emit_seq(em, true, false);
+	for (unsigned int i = 0; !rc && i < st->nvmm_dimms; i++) {
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, st->vmm_dimms[i].base);
+		snprintf(size, sizeof(size), "0x%" PRIx64, st->vmm_dimms[i].size);
+		rc = emit_map(em, true, true) || emit_pair(em, "id", st->vmm_dimms[i].id, true) ||
+		     emit_pair(em, "base", buf, false) || emit_pair(em, "size", size, false) ||
+		     emit_map(em, false, true);
+	}
+	return rc || emit_seq(em, false, false) || emit_map(em, false, false) ? -1 : 0;
+}
+
 static int emit_body(yaml_emitter_t *em, const struct vm_record *r)
 {
 	char buf[64], target[160];
@@ -402,7 +524,7 @@ static int emit_body(yaml_emitter_t *em, const struct vm_record *r)
 		rc = emit_map(em, true, true) || emit_pair(em, "base", buf, false) ||
 		     emit_pair(em, "size", size, false) || emit_map(em, false, true);
 	}
-	rc = rc || emit_seq(em, false, false);
+	rc = rc || emit_seq(em, false, false) || emit_vmm(em, &r->st);
 	if (!rc && *r->st.pending)
 		rc = emit_pair(em, "pending", r->st.pending, true);
 	return rc || emit_map(em, false, false) ? -1 : 0;
@@ -486,6 +608,39 @@ void record_close(struct vm_record *r)
 }
 
 /* --- set operations --- */
+
+void state_vmm_cpus(struct vm_state *st, const uint8_t *ids, unsigned int n)
+{
+	bool on[UPCALL_MAX_APIC_IDS] = { false };
+
+	for (unsigned int i = 0; i < n; i++)
+		on[ids[i]] = true;
+	st->nvmm_cpus = 0;
+	for (unsigned int id = 0; id < UPCALL_MAX_APIC_IDS; id++)
+		if (on[id])
+			st->vmm_cpus[st->nvmm_cpus++] = (uint8_t)id;
+	st->vmm_cpus_seen = true;
+}
+
+static int dimm_by_base(const void *a, const void *b)
+{
+	const struct vmm_dimm *x = a, *y = b;
+
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+void state_vmm_dimms(struct vm_state *st, const struct vmm_dimm *d, unsigned int n)
+{
+	st->nvmm_dimms = 0;
+	for (unsigned int i = 0; i < n && st->nvmm_dimms < VMM_MAX_DIMMS; i++)
+		if (d[i].dimm)
+			st->vmm_dimms[st->nvmm_dimms++] = d[i];
+	qsort(st->vmm_dimms, st->nvmm_dimms, sizeof(st->vmm_dimms[0]), dimm_by_base);
+	for (unsigned int i = 0; i < st->nvmm_dimms; i++)
+		st->vmm_dimms[i].ours = !strncmp(st->vmm_dimms[i].id, VMM_DIMM_PREFIX,
+						 strlen(VMM_DIMM_PREFIX));
+	st->vmm_dimms_seen = true;
+}
 
 void state_cpus_set(struct vm_state *st, const uint8_t *ids, unsigned int n)
 {

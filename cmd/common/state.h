@@ -14,6 +14,8 @@
 
 #include <upcall/upcall.h>
 
+#include "vmm.h"
+
 #define STATE_DIR_ROOT	"/run/upcall"
 
 #define STATE_DOC							\
@@ -27,6 +29,12 @@ struct vm_state {
 	struct upcall_range mem[UPCALL_MAX_MEM_RANGES];	/* by base */
 	char identity[200];	/* the endpoint the record was written for */
 	char pending[UPCALL_MAX_APIC_IDS * 5 + 32];	/* an operation not recorded yet */
+	/* What the VMM had when last asked (the "vmm" key): *_seen once it was. */
+	bool vmm_cpus_seen, vmm_dimms_seen;
+	unsigned int nvmm_cpus;
+	uint8_t vmm_cpus[UPCALL_MAX_APIC_IDS];	/* APIC IDs of its vCPUs, ascending */
+	unsigned int nvmm_dimms;
+	struct vmm_dimm vmm_dimms[VMM_MAX_DIMMS];	/* its pc-dimms, by base */
 };
 
 struct cli;
@@ -64,6 +72,10 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
  */
 int record_save(struct vm_record *r, const char *what);
 void record_close(struct vm_record *r);
+
+/* Adopt what the VMM said it has: its vCPUs, or its memory devices (pc-dimms kept). */
+void state_vmm_cpus(struct vm_state *st, const uint8_t *ids, unsigned int n);
+void state_vmm_dimms(struct vm_state *st, const struct vmm_dimm *d, unsigned int n);
 
 /* "0,1,4", or "none" */
 void state_format_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len);

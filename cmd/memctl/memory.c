@@ -151,6 +151,8 @@ static int place(struct cli *cli, const struct vm_record *r, struct range_arg *a
 	int o;
 
 	format_size(a->size, sz, sizeof(sz));
+	if (!a->have_base && e->vmm != VMM_NONE)
+		return EXIT_DONE;	/* the VMM's DIMM decides where */
 	if (!a->have_base && !e->nregions)
 		return cli_fail(cli, EXIT_USAGE,
 				"VM %s has no memory hot-add region in the inventory; give --base ADDR",
@@ -176,6 +178,7 @@ static int place(struct cli *cli, const struct vm_record *r, struct range_arg *a
 static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct range_arg *a, bool add)
 {
+	char made[VMM_ID_MAX] = "";
 	int rc = check_aligned(cli, r->e, a->size, "size");
 
 	if (!rc && a->have_base)
@@ -189,9 +192,12 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (rc)
 		return rc;
 	cli_set(cli, "vm", json_text(r->e->label));
+	if (add && r->e->vmm != VMM_NONE &&
+	    (rc = hp_vmm_dimm(cli, r, s, a->size, a->have_base, &a->base, made)))
+		return rc;
 	cli_set(cli, "base", json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
-	return hp_mem_change(cli, r, s, add, a->base, a->size);
+	return hp_mem_change(cli, r, s, add, a->base, a->size, made[0] ? made : NULL);
 }
 
 static int run_mem(struct cli *cli, struct mem_args *a, bool add)

@@ -18,6 +18,7 @@ struct stub_conn {
 	struct stub *st;
 	pthread_t tid;
 	int fd;			/* -1 once the thread closed it (under st->lock) */
+	bool qmp;		/* a QMP client, not an upcall one */
 	bool done;
 	struct stub_conn *next;
 };
@@ -27,7 +28,10 @@ static void *conn_main(void *arg)
 	struct stub_conn *c = arg;
 	struct stub *st = c->st;
 
-	stub_serve(st, c->fd);
+	if (c->qmp)
+		stub_qmp_serve(st, c->fd);
+	else
+		stub_serve(st, c->fd);
 	pthread_mutex_lock(&st->lock);
 	close(c->fd);
 	c->fd = -1;
@@ -38,7 +42,7 @@ static void *conn_main(void *arg)
 }
 
 /* Serve @fd on a new thread; takes ownership of @fd.  0 or -1. */
-int stub_conn_start(struct stub *st, int fd)
+int stub_conn_start(struct stub *st, int fd, bool qmp)
 {
 	struct stub_conn *c = calloc(1, sizeof(*c));
 	int err;
@@ -47,7 +51,7 @@ int stub_conn_start(struct stub *st, int fd)
 		close(fd);
 		return -1;
 	}
-	*c = (struct stub_conn){ .st = st, .fd = fd };
+	*c = (struct stub_conn){ .st = st, .fd = fd, .qmp = qmp };
 	pthread_mutex_lock(&st->lock);
 	err = pthread_create(&c->tid, NULL, conn_main, c);
 	if (!err) {

@@ -67,11 +67,20 @@ bool stub_pci_get(const struct stub_state *s, unsigned int bus, unsigned int dev
 	return s->pci_present[slot / 8] & (1U << (slot % 8));
 }
 
-/* Boot CPUs online; PCI devices from --pci were set while parsing. */
+/*
+ * Boot CPUs online; PCI devices from --pci were set while parsing.  The
+ * VMM has a vCPU for the IDs --vmm-vcpus names, else for every possible
+ * one, or with --qmp for the boot CPUs (QEMU's -smp B,maxcpus=M).
+ */
 void stub_state_init(struct stub *st)
 {
-	for (unsigned int i = 0; i < st->cfg.boot_vcpus; i++)
+	const struct stub_config *c = &st->cfg;
+
+	for (unsigned int i = 0; i < c->boot_vcpus; i++)
 		st->state.cpu_online[i] = true;
+	for (unsigned int i = 0; i < STUB_MAX_CPUS; i++)
+		st->state.vcpu_made[i] = c->vmm_vcpus_set ? c->vmm_vcpus[i] :
+					 i < (c->qmp_path ? c->boot_vcpus : c->max_vcpus);
 	st->state.next_host_port = STUB_FIRST_HOST_PORT;
 }
 
@@ -90,6 +99,19 @@ static bool cpu_fails(const struct stub *st, unsigned int i)
 	return st->cfg.faults.fail_cpu == i + 1 || st->cfg.faults.stop_cpu == i + 1;
 }
 
+/*
+ * A possible CPU whose vCPU the VMM never made: the guest waits for it to
+ * start, in vain, and fails it with -EIO.  Other connections (QMP's too)
+ * go on meanwhile, as they would with a real guest.
+ */
+static int missing_vcpu(struct stub *st)
+{
+	pthread_mutex_unlock(&st->lock);
+	stub_sleep_ms(st, st->cfg.missing_vcpu_ms);
+	pthread_mutex_lock(&st->lock);
+	return -EIO;
+}
+
 /* x86_64 ADD_CPU: whole request refused if any ID is online or >= max. */
 static int cpu_add_x86(struct stub *st, const struct upcall_cpu_x86 *c, __u32 *index)
 {
@@ -102,6 +124,8 @@ static int cpu_add_x86(struct stub *st, const struct upcall_cpu_x86 *c, __u32 *i
 	for (unsigned int i = 0; i < c->count; i++) {
 		if (cpu_fails(st, i))
 			return -EIO;
+		if (!st->state.vcpu_made[c->apic_ids[i]])
+			return missing_vcpu(st);
 		st->state.cpu_online[c->apic_ids[i]] = true;
 		*index = i + 1;
 	}

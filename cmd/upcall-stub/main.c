@@ -33,6 +33,9 @@ enum {
 	OPT_BLOCK_SIZE = 0x100,
 	OPT_NO_QUERY,
 	OPT_PCI,
+	OPT_QMP,
+	OPT_VMM_VCPUS,
+	OPT_MISSING_VCPU_WAIT,
 };
 
 static const struct argp_option options[] = {
@@ -51,6 +54,10 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0,
 	  "Print 'listening on PATH' and one line per connection and request "
 	  "to stderr", 0 },
+	{ "qmp", OPT_QMP, "PATH", 0,
+	  "Also serve a small QMP socket here, as QEMU's: vCPUs made with "
+	  "device_add, DIMMs with object-add and device_add (a test double; "
+	  "see the manual)", 0 },
 
 	{ NULL, 0, NULL, 0, "Emulated guest:", 2 },
 	{ "arch", 'a', "ARCH", 0,
@@ -72,6 +79,14 @@ static const struct argp_option options[] = {
 	{ "no-query", OPT_NO_QUERY, NULL, 0,
 	  "Answer QUERY_CPUS/QUERY_MEM like an upstream guest answers an "
 	  "unknown type: ret -1, no payload", 0 },
+	{ "vmm-vcpus", OPT_VMM_VCPUS, "LIST", 0,
+	  "x86_64: the APIC IDs that have a vCPU in the VMM, e.g. 0,1 (must "
+	  "include the boot CPUs; default: every possible CPU, or with --qmp "
+	  "the boot CPUs only).  ADD_CPU of a possible ID without one waits, "
+	  "then fails with -EIO at that entry, as a Linux guest does", 0 },
+	{ "missing-vcpu-wait", OPT_MISSING_VCPU_WAIT, "MS", 0,
+	  "How long an ADD_CPU waits for a vCPU the VMM does not have (see "
+	  "--vmm-vcpus) before it fails (default 100; a Linux guest waits 10 s)", 0 },
 
 	{ NULL, 0, NULL, 0, "Faults (repeatable, combinable):", 3 },
 	{ "fault", 'f', "NAME[=ARG]", 0, "Misbehave as NAME says:", 0 },
@@ -130,7 +145,8 @@ static const char doc[] =
 	"Refusals (ret in the reply): malformed requests get what "
 	"upcall_check_request() returns (-EPROTO bad magic, -EOPNOTSUPP unknown "
 	"type, -EINVAL bad size/flags/count/duplicates). ADD_CPU: -EINVAL if an "
-	"ID is online or >= --max-vcpus (aarch64: not enough CPUs left). "
+	"ID is online or >= --max-vcpus (aarch64: not enough CPUs left); -EIO "
+	"after --missing-vcpu-wait at the first ID without a vCPU in the VMM. "
 	"DEL_CPU: -EINVAL if removing all online CPUs, APIC ID 0, or an ID "
 	"not online. Memory: -EINVAL unaligned to the block size, -EEXIST "
 	"overlap, -ENOSPC more than 62 ranges, -ENOENT delete of a range not "
@@ -155,13 +171,21 @@ static const char doc[] =
 	"  mem: 0x100000000+0x8000000 ...\n"
 	"  mmio: 0xd0000000+0x1000@5 ...\n"
 	"  pci: 00:03.0 ...\n"
+	"  vmm-cpus: 0,1    (APIC IDs with a vCPU in the VMM)\n"
+	"  vmm-dimms: upcall-dimm0@0x100000000+0x10000000 ...\n"
 	"  requests: N      (request frames received, all connections)\n"
 	"  last: ADD_CPU ret=0 index=2 size=258 ids=1,2\n"
 	"index= and ids= (aarch64: count=) appear for CPU requests that got "
 	"past the generic checks; size= is the request's msg_size.\n"
 	"\n"
+	"--qmp: a QMP test double, one JSON command a line: qmp_capabilities, "
+	"query-hotpluggable-cpus (1 socket x --max-vcpus cores), device_add of a "
+	"qemu64-x86_64-cpu or a pc-dimm, qom-get apic-id, object-add/object-del "
+	"of a memory-backend-ram, qom-list /objects, query-memory-devices; "
+	"device_del is refused.\n"
+	"\n"
 	"Signals: SIGUSR1 rewrites the state file; SIGTERM/SIGINT close the "
-	"socket, remove it and the pid file, and exit 0.\n"
+	"sockets, remove them and the pid file, and exit 0.\n"
 	"\n"
 	"Exit status: 0 normal shutdown; 64 usage error; 71 setup failed "
 	"(socket, pid file or state file).";
@@ -229,6 +253,38 @@ static error_t check_config(struct argp_state *as, const struct stub_config *c)
 	if (c->boot_vcpus > c->max_vcpus)
 		argp_error(as, "--boot-vcpus %u exceeds --max-vcpus %u",
 			   c->boot_vcpus, c->max_vcpus);
+	if (c->qmp_path && strlen(c->qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		argp_error(as, "QMP socket path too long");
+	if (c->qmp_path && !strcmp(c->qmp_path, c->socket_path))
+		argp_error(as, "--qmp needs a socket of its own");
+	if (!c->vmm_vcpus_set)
+		return 0;
+	if (c->arch != STUB_ARCH_X86_64)
+		argp_error(as, "--vmm-vcpus applies to x86_64 guests");
+	for (unsigned int i = 0; i < STUB_MAX_CPUS; i++) {
+		if (i < c->boot_vcpus && !c->vmm_vcpus[i])
+			argp_error(as, "--vmm-vcpus must list the boot CPUs (0..%u)", c->boot_vcpus - 1);
+		if (i >= c->max_vcpus && c->vmm_vcpus[i])
+			argp_error(as, "--vmm-vcpus: APIC ID %u is not below --max-vcpus %u", i,
+				   c->max_vcpus);
+	}
+	return 0;
+}
+
+/* "0,1,4" */
+static int parse_ids(const char *s, bool *ids)
+{
+	char buf[1024], *save = NULL, *tok;
+	unsigned long v;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (stub_parse_ulong(tok, 0, STUB_MAX_CPUS - 1, &v) < 0)
+			return -1;
+		ids[v] = true;
+	}
 	return 0;
 }
 
@@ -258,6 +314,18 @@ static error_t parse_num_opt(int key, const char *arg, struct argp_state *as,
 		    (c->block_size & (c->block_size - 1)))
 			argp_error(as, "bad --block-size '%s' (a power of two >= 4K)", arg);
 		return 0;
+	case OPT_MISSING_VCPU_WAIT:
+		if (stub_parse_ulong(arg, 0, 3600000, &v) < 0)
+			argp_error(as, "bad --missing-vcpu-wait '%s' (0..3600000 ms)", arg);
+		c->missing_vcpu_ms = (unsigned int)v;
+		return 0;
+	case OPT_VMM_VCPUS:
+		memset(c->vmm_vcpus, 0, sizeof(c->vmm_vcpus));
+		if (parse_ids(arg, c->vmm_vcpus) < 0)
+			argp_error(as, "bad --vmm-vcpus '%s' (APIC IDs 0..%d, e.g. 0,1)", arg,
+				   STUB_MAX_CPUS - 1);
+		c->vmm_vcpus_set = true;
+		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
 }
@@ -270,6 +338,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *as)
 
 	switch (key) {
 	case 's': c->socket_path = arg; return 0;
+	case OPT_QMP: c->qmp_path = arg; return 0;
 	case 'P': c->pid_file = arg; return 0;
 	case 'S': c->state_file = arg; return 0;
 	case 'F': return 0;
@@ -306,6 +375,7 @@ int stub_parse_args(struct stub *st, int argc, char **argv)
 	st->cfg.boot_vcpus = 1;
 	st->cfg.max_vcpus = 8;
 	st->cfg.block_size = 128ULL << 20;
+	st->cfg.missing_vcpu_ms = STUB_MISSING_VCPU_MS;
 	return argp_parse(&argp, argc, argv, 0, NULL, st) ? -1 : 0;
 }
 
@@ -369,37 +439,40 @@ static bool handle_signal(struct stub *st, int sfd)
 	return true;
 }
 
-static void accept_one(struct stub *st)
+static void accept_one(struct stub *st, int listen_fd, bool qmp)
 {
-	int fd = accept4(st->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
 			stub_sleep_ms(st, 100);	/* don't spin */
 		return;
 	}
-	stub_log(st, "connection accepted\n");
-	stub_conn_start(st, fd);
+	stub_log(st, "%sconnection accepted\n", qmp ? "QMP " : "");
+	stub_conn_start(st, fd, qmp);
 }
 
 static void accept_loop(struct stub *st, int sfd)
 {
-	struct pollfd p[2] = {
-		{ .fd = st->listen_fd, .events = POLLIN },
+	struct pollfd p[3] = {
 		{ .fd = sfd, .events = POLLIN },
+		{ .fd = st->listen_fd, .events = POLLIN },
+		{ .fd = st->qmp_fd, .events = POLLIN },	/* ignored when -1 */
 	};
 
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("upcall-stub: poll");
 			return;
 		}
-		if (p[1].revents && handle_signal(st, sfd))
+		if (p[0].revents && handle_signal(st, sfd))
 			return;
-		if (p[0].revents)
-			accept_one(st);
+		if (p[1].revents)
+			accept_one(st, st->listen_fd, false);
+		if (p[2].revents)
+			accept_one(st, st->qmp_fd, true);
 		stub_conn_reap(st, false);
 	}
 }
@@ -415,9 +488,19 @@ static int setup(struct stub *st)
 	st->stop_rd = pfd[0];
 	st->stop_wr = pfd[1];
 	stub_state_init(st);
-	if (stub_state_write(st) < 0 || stub_listen(st) < 0 || write_pid_file(st) < 0)
+	if (stub_state_write(st) < 0)
+		return -1;
+	st->listen_fd = stub_listen(st->cfg.socket_path, &st->sock_dev, &st->sock_ino);
+	if (st->listen_fd < 0)
+		return -1;
+	if (st->cfg.qmp_path &&
+	    (st->qmp_fd = stub_listen(st->cfg.qmp_path, &st->qmp_dev, &st->qmp_ino)) < 0)
+		return -1;
+	if (write_pid_file(st) < 0)
 		return -1;
 	stub_log(st, "listening on %s\n", st->cfg.socket_path);
+	if (st->cfg.qmp_path)
+		stub_log(st, "QMP on %s\n", st->cfg.qmp_path);
 	return 0;
 }
 
@@ -425,7 +508,11 @@ static void teardown(struct stub *st, int sfd)
 {
 	if (st->listen_fd >= 0)
 		close(st->listen_fd);
-	stub_unlink_socket(st);
+	if (st->qmp_fd >= 0)
+		close(st->qmp_fd);
+	stub_unlink_socket(st->cfg.socket_path, st->sock_dev, &st->sock_ino);
+	if (st->cfg.qmp_path)
+		stub_unlink_socket(st->cfg.qmp_path, st->qmp_dev, &st->qmp_ino);
 	if (st->pid_written)
 		unlink(st->cfg.pid_file);
 	if (st->stop_wr >= 0)
@@ -443,7 +530,7 @@ int main(int argc, char **argv)
 	struct stub st = { 0 };
 	int sfd, rc = STUB_EXIT_OK;
 
-	st.listen_fd = st.stop_rd = st.stop_wr = -1;
+	st.listen_fd = st.qmp_fd = st.stop_rd = st.stop_wr = -1;
 	pthread_mutex_init(&st.lock, NULL);
 	if (stub_parse_args(&st, argc, argv) < 0)
 		return STUB_EXIT_USAGE;

@@ -30,6 +30,25 @@ static void dump_cpus(FILE *f, const struct stub_state *s)
 	fputc('\n', f);
 }
 
+/* The VMM's side: its vCPUs (APIC IDs) and DIMMs (id@base+size). */
+static void dump_vmm(FILE *f, const struct stub_state *s)
+{
+	const char *sep = " ";
+
+	fputs("vmm-cpus:", f);
+	for (unsigned int i = 0; i < STUB_MAX_CPUS; i++) {
+		if (!s->vcpu_made[i])
+			continue;
+		fprintf(f, "%s%u", sep, i);
+		sep = ",";
+	}
+	fputs("\nvmm-dimms:", f);
+	for (unsigned int i = 0; i < s->ndimms; i++)
+		fprintf(f, " %s@0x%llx+0x%llx", s->dimms[i].id, (unsigned long long)s->dimms[i].base,
+			(unsigned long long)s->dimms[i].size);
+	fputc('\n', f);
+}
+
 static void dump_mem(FILE *f, const struct stub_state *s)
 {
 	fputs("mem:", f);
@@ -69,6 +88,7 @@ static void dump(FILE *f, const struct stub *st)
 	dump_mem(f, s);
 	dump_mmio(f, s);
 	dump_pci(f, s);
+	dump_vmm(f, s);
 	fprintf(f, "requests: %lu\n", s->requests);
 	fprintf(f, "last:%s%s\n", s->last[0] ? " " : "", s->last);
 }

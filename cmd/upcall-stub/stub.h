@@ -33,6 +33,10 @@ enum {
 #define STUB_FIRST_HOST_PORT	1073741824U
 #define STUB_CONNECT_LINE_MAX	32
 #define STUB_LAST_MAX		1200
+#define STUB_ID_MAX		48	/* QMP device and object ids */
+#define STUB_MAX_DIMMS		32
+#define STUB_MAX_BACKENDS	64
+#define STUB_MISSING_VCPU_MS	100
 
 enum stub_arch { STUB_ARCH_X86_64, STUB_ARCH_AARCH64 };
 
@@ -57,6 +61,7 @@ struct stub_faults {
 
 struct stub_config {
 	const char *socket_path;
+	const char *qmp_path;		/* --qmp: the VMM's QMP socket */
 	const char *state_file;
 	const char *pid_file;
 	__u32 port;
@@ -65,6 +70,9 @@ struct stub_config {
 	unsigned int max_vcpus;
 	__u64 block_size;
 	bool no_query;
+	bool vmm_vcpus_set;		/* --vmm-vcpus given */
+	bool vmm_vcpus[STUB_MAX_CPUS];
+	unsigned int missing_vcpu_ms;	/* ADD_CPU's wait for a vCPU the VMM lacks */
 	int verbose;
 	struct stub_faults faults;
 };
@@ -75,9 +83,29 @@ struct stub_mmio {
 	__u32 irq;
 };
 
-/* The emulated guest; every field is protected by stub.lock. */
+/* The emulated VMM's memory: a backend object, and a pc-dimm on one. */
+struct stub_backend {
+	char id[STUB_ID_MAX];
+	__u64 size;
+	bool used;
+};
+
+struct stub_dimm {
+	char id[STUB_ID_MAX];
+	char memdev[STUB_ID_MAX];
+	__u64 base;
+	__u64 size;
+};
+
+/* The emulated guest and VMM; every field is protected by stub.lock. */
 struct stub_state {
 	bool cpu_online[STUB_MAX_CPUS];
+	bool vcpu_made[STUB_MAX_CPUS];			/* the VMM has this vCPU */
+	char vcpu_id[STUB_MAX_CPUS][STUB_ID_MAX];	/* its QMP id, if device_add made it */
+	struct stub_backend backends[STUB_MAX_BACKENDS];
+	unsigned int nbackends;
+	struct stub_dimm dimms[STUB_MAX_DIMMS];		/* ascending */
+	unsigned int ndimms;
 	struct upcall_mem mem[UPCALL_MAX_MEM_RANGES];	/* ascending */
 	unsigned int nmem;
 	struct stub_mmio mmio[STUB_MAX_MMIO];		/* ascending */
@@ -96,10 +124,13 @@ struct stub {
 	struct stub_state state;
 	struct stub_conn *conns;
 	int listen_fd;
+	int qmp_fd;			/* -1 without --qmp */
 	int stop_rd;			/* readable (EOF) once shutting down */
 	int stop_wr;
 	dev_t sock_dev;			/* identity of the socket file we made */
 	ino_t sock_ino;
+	dev_t qmp_dev;			/* and of the QMP socket */
+	ino_t qmp_ino;
 	bool pid_written;
 };
 
@@ -125,16 +156,21 @@ const char *stub_type_name(__u32 type, char *buf, size_t len);
 int stub_state_write(struct stub *st);
 
 /* transport.c: listener, hybrid vsock, frames */
-int stub_listen(struct stub *st);
-void stub_unlink_socket(struct stub *st);
+/* Create, bind (mode 0600) and listen at @path; the fd, or -1 with a message. */
+int stub_listen(const char *path, dev_t *dev, ino_t *ino);
+/* Unlink @path, but only if it is still the socket file we created. */
+void stub_unlink_socket(const char *path, dev_t dev, ino_t *ino);
 int stub_wait_readable(struct stub *st, int fd, int timeout_ms);
 ssize_t stub_read_full(int fd, void *buf, size_t len);
 int stub_write_full(int fd, const void *buf, size_t len);
 int stub_send_slow(struct stub *st, int fd, const void *buf, size_t len);
 void stub_serve(struct stub *st, int fd);
 
-/* conn.c: one thread per connection */
-int stub_conn_start(struct stub *st, int fd);
+/* qmp.c: a small QMP server, the emulated VMM's control socket */
+void stub_qmp_serve(struct stub *st, int fd);
+
+/* conn.c: one thread per connection, upcall's or (@qmp) QMP's */
+int stub_conn_start(struct stub *st, int fd, bool qmp);
 void stub_conn_reap(struct stub *st, bool all);
 
 #define stub_log(st, ...)						\

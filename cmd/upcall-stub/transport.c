@@ -76,7 +76,7 @@ static int clear_path(const char *path, const struct sockaddr_un *sa)
 	return 0;
 }
 
-static int bind_private(struct stub *st, int fd, const struct sockaddr_un *sa)
+static int bind_private(int fd, const struct sockaddr_un *sa, dev_t *dev, ino_t *ino)
 {
 	mode_t old = umask(0177);
 	struct stat sb;
@@ -87,15 +87,13 @@ static int bind_private(struct stub *st, int fd, const struct sockaddr_un *sa)
 		return -1;
 	if (chmod(sa->sun_path, 0600) < 0 || lstat(sa->sun_path, &sb) < 0)
 		return -1;
-	st->sock_dev = sb.st_dev;
-	st->sock_ino = sb.st_ino;
+	*dev = sb.st_dev;
+	*ino = sb.st_ino;
 	return 0;
 }
 
-/* Create, bind (mode 0600) and listen.  0, or -1 with a message printed. */
-int stub_listen(struct stub *st)
+int stub_listen(const char *path, dev_t *dev, ino_t *ino)
 {
-	const char *path = st->cfg.socket_path;
 	struct sockaddr_un sa;
 	int fd;
 
@@ -106,26 +104,24 @@ int stub_listen(struct stub *st)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return listen_error(path, "socket");
-	if (bind_private(st, fd, &sa) < 0 || listen(fd, 64) < 0) {
+	if (bind_private(fd, &sa, dev, ino) < 0 || listen(fd, 64) < 0) {
 		listen_error(path, "bind/listen");
-		stub_unlink_socket(st);
+		stub_unlink_socket(path, *dev, ino);
 		close(fd);
 		return -1;
 	}
-	st->listen_fd = fd;
-	return 0;
+	return fd;
 }
 
-/* Unlink the socket file, but only if it is still the one we created. */
-void stub_unlink_socket(struct stub *st)
+void stub_unlink_socket(const char *path, dev_t dev, ino_t *ino)
 {
 	struct stat sb;
 
-	if (!st->sock_ino || lstat(st->cfg.socket_path, &sb) < 0)
+	if (!*ino || lstat(path, &sb) < 0)
 		return;
-	if (sb.st_dev == st->sock_dev && sb.st_ino == st->sock_ino)
-		unlink(st->cfg.socket_path);
-	st->sock_ino = 0;
+	if (sb.st_dev == dev && sb.st_ino == *ino)
+		unlink(path);
+	*ino = 0;
 }
 
 /* ---- byte I/O --------------------------------------------------------- */

@@ -52,7 +52,7 @@ static int run_mem(struct cli *cli, struct range_arg *a, bool add)
 	if (!rc) {
 		cli_set(cli, "base", json_integer((json_int_t)a->base));
 		cli_set(cli, "size", json_integer((json_int_t)a->size));
-		rc = hp_mem_change(cli, &r, s, add, a->base, a->size);
+		rc = hp_mem_change(cli, &r, s, add, a->base, a->size, NULL);
 	}
 	record_close(&r);
 	return rc;

@@ -317,7 +317,7 @@ mem() { sed -n 's/^mem: \{0,1\}//p' "$T/$1/$2.state"; }
 	assert_equal "$(pick 'S["h1"]["failures"], S["h2"]["failures"]')" "[1, 0]"
 	assert_equal "$(cpus h1 web1)" "0,1"
 	assert_equal "$(pick 'R["h1"][0]["msg"]')" \
-		"guest replied -5 (Input/output error) to ADD_CPU after 1 of 3 CPUs: a vCPU did not start: has the VMM created it?"
+		"guest replied -5 (Input/output error) to ADD_CPU after 1 of 3 CPUs: a vCPU did not come up (the VMM has not created it, or it failed to start)"
 	assert_equal "$(pick 'R["h1"][0]["rc"], R["h1"][0]["partial"], R["h1"][0]["changed"]')" \
 		"[2, true, true]"
 	assert_equal "$(pick 'R["h1"][0]["vms"]["web1"]["added"], R["h1"][0]["vms"]["web1"]["not_done"]')" \

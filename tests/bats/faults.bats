@@ -118,7 +118,7 @@ fault_case() {
 }
 
 @test "guest errno: 1 with the errno named" {
-	fault_case 1 "guest replied -5 \(Input/output error\) to ADD_CPU: a vCPU did not start: has the VMM created it\?$" \
+	fault_case 1 "guest replied -5 \(Input/output error\) to ADD_CPU: a vCPU did not come up \(the VMM has not created it, or it failed to start\)$" \
 		--fault errno=5 -- cpu add 1
 	assert_equal "$(stub_state cpus)" "0"
 }
@@ -128,7 +128,7 @@ fault_case() {
 	run ctl cpu add 3
 	assert_failure 2
 	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
-	assert_line "upcallctl: guest replied -5 (Input/output error) to ADD_CPU after 1 of 3 CPUs: a vCPU did not start: has the VMM created it?"
+	assert_line "upcallctl: guest replied -5 (Input/output error) to ADD_CPU after 1 of 3 CPUs: a vCPU did not come up (the VMM has not created it, or it failed to start)"
 	assert_equal "$(stub_state cpus)" "0,1"
 }
 
