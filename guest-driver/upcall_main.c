@@ -18,9 +18,18 @@
 
 #include "upcall_guest.h"
 
+/*
+ * Binding a vsock port up to this one needs CAP_NET_BIND_SERVICE
+ * (LAST_RESERVED_PORT in af_vsock.c).  The module listens only on such a
+ * port, so no guest user can take it over while the module reloads.
+ * (UPCALL_MAX_PORT, 1024, is what the host tools accept: upstream guests
+ * listen up to 1024.)
+ */
+#define UPCALL_PRIVILEGED_PORT_MAX	1023
+
 static unsigned int port = UPCALL_DEFAULT_PORT;
 module_param(port, uint, 0444);
-MODULE_PARM_DESC(port, "vsock port to listen on, 1..1024 (default 219)");
+MODULE_PARM_DESC(port, "vsock port to listen on, 1..1023 (default 219)");
 
 static bool allow_local;
 module_param(allow_local, bool, 0444);
@@ -239,8 +248,9 @@ static int __init upcall_init(void)
 {
 	int ret;
 
-	if (port == 0 || port > UPCALL_MAX_PORT) {
-		pr_err("port %u out of range 1..%u\n", port, UPCALL_MAX_PORT);
+	if (port == 0 || port > UPCALL_PRIVILEGED_PORT_MAX) {
+		pr_err("port %u refused: use 1..%u, ports any guest user may bind are not served\n",
+		       port, UPCALL_PRIVILEGED_PORT_MAX);
 		return -EINVAL;
 	}
 	conn_wq = alloc_workqueue("upcall_conn", WQ_UNBOUND, 0);
