@@ -114,43 +114,42 @@ static const struct upcall_service *upcall_find_service(u8 selector)
 	return NULL;
 }
 
-/* The host is CID 2; loopback peers are CID 1 and only served on request. */
-static bool upcall_peer_allowed(struct socket *sock, unsigned int *cid)
+/*
+ * The host is CID 2; loopback peers are CID 1 and only served on request.
+ * Runs in the listener, so a refused peer never takes a connection slot.
+ */
+static int upcall_check_peer(struct socket *sock)
 {
 	struct sockaddr_vm addr = { };
 
-	*cid = VMADDR_CID_ANY;
 	if (kernel_getpeername(sock, (struct sockaddr *)&addr) < 0)
-		return false;
-	*cid = addr.svm_cid;
+		return -ENOTCONN;
 	if (addr.svm_cid == VMADDR_CID_HOST)
-		return true;
-	return allow_local && addr.svm_cid == VMADDR_CID_LOCAL;
+		return 0;
+	if (!allow_local || addr.svm_cid != VMADDR_CID_LOCAL) {
+		pr_info_ratelimited("refused connection from CID %u (only the host, CID %u, is served)\n",
+				    addr.svm_cid, VMADDR_CID_HOST);
+		return -EPERM;
+	}
+	return 0;
 }
 
 static void upcall_serve_conn(struct socket *sock)
 {
 	const struct upcall_service *svc;
-	unsigned int cid;
 	u8 selector;
 	int ret;
-
-	if (!upcall_peer_allowed(sock, &cid)) {
-		pr_info_ratelimited("refused connection from CID %u (only the host, CID %u, is served)\n",
-				    cid, VMADDR_CID_HOST);
-		return;
-	}
 
 	WRITE_ONCE(sock->sk->sk_rcvtimeo,
 		   msecs_to_jiffies(UPCALL_SERVICE_TIMEOUT_MS));
 	ret = upcall_recv_exact(sock, &selector, 1);
 	if (ret) {
-		pr_debug("no service byte from CID %u: %d\n", cid, ret);
+		pr_debug("no service byte: %d\n", ret);
 		return;
 	}
 	svc = upcall_find_service(selector);
 	if (!svc) {
-		pr_debug("unknown service 0x%02x from CID %u\n", selector, cid);
+		pr_debug("unknown service 0x%02x\n", selector);
 		return;
 	}
 	WRITE_ONCE(sock->sk->sk_rcvtimeo, MAX_SCHEDULE_TIMEOUT);
@@ -175,6 +174,8 @@ static void upcall_start_conn(struct socket *sock)
 {
 	struct upcall_conn *conn;
 
+	if (upcall_check_peer(sock))
+		goto drop;
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		goto drop;

@@ -57,6 +57,15 @@ reload() {
 	guest_sh "rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko $*"
 }
 
+# Mark the guest log; log_since MARK PATTERN counts matching lines after it.
+log_mark() {
+	guest_sh "echo upcall-test-mark-$1 >/dev/kmsg"
+}
+
+log_since() {
+	guest_sh "dmesg | sed -n '/upcall-test-mark-$1\$/,\$p' | grep -c -e '$2' || true"
+}
+
 @test "guest peers: port=1024 is refused at load with a clear message, 1023 is served" {
 	run reload allow_local=1 port=1024
 	assert_failure
@@ -74,6 +83,39 @@ reload() {
 	assert_success
 	run gctl ping
 	assert_success
+}
+
+@test "guest peers: with allow_local=0 refused local peers never fill the connection slots" {
+	# Refused peers used to take a slot until a connection worker ran.  The
+	# workers are made to wait: the unbound workqueues may use CPU 1 only,
+	# where a SCHED_FIFO spinner runs, while the listener and a flood of
+	# local connections run on CPU 0.
+	run reload
+	assert_success
+	log_mark flood
+	run guest_sh 'echo 1 >/sys/devices/system/cpu/cpu1/online &&
+		echo 2 >/sys/devices/virtual/workqueue/cpumask &&
+		echo -1 >/proc/sys/kernel/sched_rt_runtime_us &&
+		taskset -p 1 $(pidof upcall-listen) >/dev/null &&
+		{ upcall-vsock-peer hog 1 4 & } && sleep 0.5 &&
+		taskset 1 upcall-vsock-peer -n 300 flood; st=$?; wait
+		echo f >/sys/devices/virtual/workqueue/cpumask
+		echo 950000 >/proc/sys/kernel/sched_rt_runtime_us
+		echo 0 >/sys/devices/system/cpu/cpu1/online
+		exit $st'
+	assert_success
+	assert_output --regexp '^connected [0-9]+ failed [0-9]+$'
+	run log_since flood 'refused connection from CID 1'
+	[ "$output" -ge 1 ] || fail "no refusal logged"
+	run log_since flood 'too many connections'
+	assert_output '0'
+
+	run reload allow_local=1
+	assert_success
+	run gctl ping
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
 }
 
 @test "guest peers: the guest kernel logged no BUG, Oops, WARNING or call trace" {
