@@ -5,10 +5,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
+#include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <net/sock.h>
 
 #include "upcall_guest.h"
 
@@ -107,18 +110,23 @@ static int upcall_send_connect(struct upcall_devmgr *dm)
 void upcall_devmgr_serve(struct socket *sock)
 {
 	struct upcall_devmgr *dm;
+	int ret;
 
 	dm = kmalloc(sizeof(*dm), GFP_KERNEL);
 	if (!dm)
 		return;
 	dm->sock = sock;
-	if (upcall_send_connect(dm))
-		goto out;
-	while (!upcall_recv_exact(sock, dm->req, sizeof(dm->req))) {
-		upcall_handle_frame(dm);
-		if (upcall_send_all(sock, dm->rep, sizeof(dm->rep)))
+	ret = upcall_send_connect(dm);
+	while (!ret) {
+		ret = upcall_recv_exact(sock, dm->req, sizeof(dm->req));
+		if (ret)
 			break;
+		upcall_handle_frame(dm);
+		ret = upcall_send_all(sock, dm->rep, sizeof(dm->rep));
 	}
-out:
+	/* The socket's timeouts are set only for peers that get an idle bound. */
+	if (ret == -EAGAIN)
+		pr_info_ratelimited("closed a local connection idle for %ld s\n",
+				    READ_ONCE(sock->sk->sk_rcvtimeo) / HZ);
 	kfree(dm);
 }

@@ -39,10 +39,12 @@ setup() {
 	guest_setup
 }
 
-# A test that failed half-way must not leave the module unloaded.
+# A test that failed half-way must not leave idle peers around or the
+# module unloaded.
 teardown() {
 	[ -n "${GEXEC:-}" ] || return 0
-	guest_sh 'lsmod | grep -q "^upcall_guest " || insmod /lib/modules/upcall_guest.ko allow_local=1' >/dev/null 2>&1
+	guest_sh 'for f in /tmp/idle.pid /tmp/drip.pid; do [ -f $f ] && kill -9 $(cat $f); rm -f $f; done
+		lsmod | grep -q "^upcall_guest " || insmod /lib/modules/upcall_guest.ko allow_local=1' >/dev/null 2>&1
 	return 0
 }
 
@@ -64,6 +66,84 @@ log_mark() {
 
 log_since() {
 	guest_sh "dmesg | sed -n '/upcall-test-mark-$1\$/,\$p' | grep -c -e '$2' || true"
+}
+
+@test "guest peers: allow_local=1 is announced at load with a warning" {
+	run guest_sh "dmesg | grep 'upcall_guest: allow_local=1: any process in this guest allowed to bind a vsock port below 1024'"
+	assert_success
+}
+
+@test "guest peers: with allow_local=1 a local peer is served only from a privileged port" {
+	# An unprivileged process: from the port the kernel gives it.
+	run peer -u 65534 ping
+	assert_failure 1
+	assert_output 'refused: closed by the module'
+	# It cannot take a privileged port (a kernel rule the policy rests on).
+	run peer -u 65534 -p 600 ping
+	assert_failure 1
+	assert_output 'refused: bind: Permission denied'
+	# Root is refused too from an unprivileged port: the port decides.
+	run peer ping
+	assert_failure 1
+	assert_output 'refused: closed by the module'
+	run peer -p 601 ping
+	assert_success
+	assert_output 'served'
+	# The relay binds a privileged port for upcallctl.
+	run gctl ping
+	assert_success
+
+	run guest_sh "dmesg | grep -c 'refused local peer from unprivileged port [0-9]* (allow_local serves ports 1..1023 only)'"
+	assert_success
+	[ "$output" -ge 2 ] || fail "refusals not logged: $output"
+
+	# A flood of them is logged rate-limited, not once per connection.
+	log_mark refused
+	run peer -u 65534 -n 200 flood
+	assert_success
+	run log_since refused 'refused local peer'
+	[ "$output" -ge 1 ] || fail "200 refused connections were not logged"
+	[ "$output" -le 30 ] || fail "200 refused connections left $output log lines"
+}
+
+@test "guest peers: idle local peers are closed after 20 s and never take the host's slots" {
+	# One root peer from a privileged port trickles a request, a byte
+	# every 5 s; 40 more get their CONNECT frame and then say nothing.
+	# Local peers get at most 24 of the 32 slots.
+	run guest_sh 'upcall-vsock-peer -p 560 -d 5 -t 120 idle >/tmp/drip.out 2>&1 </dev/null &
+		echo $! >/tmp/drip.pid
+		for i in $(seq 300); do grep -q served /tmp/drip.out && break; sleep 0.1; done
+		cat /tmp/drip.out'
+	assert_output 'served 1 refused 0'
+	run guest_sh 'upcall-vsock-peer -p 500 -n 40 -t 120 idle >/tmp/idle.out 2>&1 </dev/null &
+		echo $! >/tmp/idle.pid
+		for i in $(seq 300); do grep -q served /tmp/idle.out && break; sleep 0.1; done
+		cat /tmp/idle.out'
+	assert_output 'served 23 refused 17'
+	run guest_sh "dmesg | grep -c 'too many local connections, dropping one'"
+	[ "$output" -ge 1 ] || fail "the dropped local peers were not logged"
+
+	# The relay is a local peer too: it gets in again once the module has
+	# closed the idle ones (their processes never close them).
+	local i
+	for i in $(seq 60); do
+		gctl ping >/dev/null 2>&1 && break
+		sleep 1
+	done
+	run gctl ping
+	assert_success
+	run guest_sh 'for i in $(seq 300); do grep -q closed /tmp/idle.out && break; sleep 0.1; done
+		sed -n 2p /tmp/idle.out'
+	assert_output --regexp '^closed 23 after [0-9]+-[0-9]+ s, open 0$'
+	local first=${output#closed 23 after }
+	first=${first%%-*}
+	[ "$first" -ge 19 ] || fail "closed after $first s, before the 20 s bound"
+	# The trickle bought no time: 20 s is for a whole request.
+	run guest_sh 'for i in $(seq 300); do grep -q closed /tmp/drip.out && break; sleep 0.1; done
+		sed -n 2p /tmp/drip.out'
+	assert_output --regexp '^closed 1 after (19|2[0-9])-[0-9]+ s, open 0$'
+	run guest_sh "dmesg | grep -c 'closed a local connection idle for 20 s'"
+	[ "$output" -ge 1 ] || fail "idle closes not logged"
 }
 
 @test "guest peers: port=1024 is refused at load with a clear message, 1023 is served" {
