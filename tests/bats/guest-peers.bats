@@ -39,11 +39,11 @@ setup() {
 	guest_setup
 }
 
-# A test that failed half-way must not leave idle peers around or the
-# module unloaded.
+# A test that failed half-way must not leave the hot-plug lock held, idle
+# peers around or the module unloaded.
 teardown() {
 	[ -n "${GEXEC:-}" ] || return 0
-	guest_sh 'for f in /tmp/idle.pid /tmp/drip.pid; do [ -f $f ] && kill -9 $(cat $f); rm -f $f; done
+	guest_sh 'for f in /tmp/holder.pid /tmp/pin.pid /tmp/idle.pid /tmp/drip.pid; do [ -f $f ] && kill -9 $(cat $f); rm -f $f; done
 		lsmod | grep -q "^upcall_guest " || insmod /lib/modules/upcall_guest.ko allow_local=1' >/dev/null 2>&1
 	return 0
 }
@@ -66,6 +66,50 @@ log_mark() {
 
 log_since() {
 	guest_sh "dmesg | sed -n '/upcall-test-mark-$1\$/,\$p' | grep -c -e '$2' || true"
+}
+
+# cpu_req APIC_ID: an x86_64 ADD/DEL_CPU payload for that one CPU, in hex.
+cpu_req() {
+	printf '0114%02x%0510d' "$1" 0
+}
+
+# Under TCG no request is reliably slow on its own (adding a CPU takes
+# 0.3 to 1.5 s), so the tests make one: they hold the kernel's
+# device_hotplug_lock from user space.  A page of a hot-added block is
+# pinned (vmsplice() into a pipe nobody reads), and offlining that block
+# through sysfs, which holds the lock, retries migrating the page until
+# the writer is killed.  add_cpu() takes the same lock, so an ADD_CPU
+# request meanwhile keeps the module's request lock.
+# hold_hotplug_lock BASE BLOCK: add 128 MiB at BASE (memory block BLOCK).
+hold_hotplug_lock() {
+	run gctl mem add 128M --base "$1"
+	assert_success
+	run guest_sh "upcall-vsock-peer pin $1 0x8000000 >/tmp/pin.out 2>&1 </dev/null &
+		echo \$! >/tmp/pin.pid
+		for i in \$(seq 100); do grep -q pinned /tmp/pin.out && break; sleep 0.1; done
+		cat /tmp/pin.out"
+	assert_output --partial 'pinned 0x'
+	run guest_sh "(echo offline >/sys/devices/system/memory/memory$2/state) >/dev/null 2>&1 </dev/null &
+		echo \$! >/tmp/holder.pid
+		sleep 1
+		cat /sys/devices/system/memory/memory$2/state"
+	assert_output 'going-offline'
+}
+
+# release_hotplug_lock BLOCK: the offlining fails, the block stays online.
+release_hotplug_lock() {
+	run guest_sh "kill -9 \$(cat /tmp/holder.pid) && rm /tmp/holder.pid
+		for i in \$(seq 100); do
+			[ \"\$(cat /sys/devices/system/memory/memory$1/state)\" = online ] && break
+			sleep 0.1
+		done
+		cat /sys/devices/system/memory/memory$1/state"
+	assert_output 'online'
+}
+
+unpin() {
+	run guest_sh 'kill -9 $(cat /tmp/pin.pid) && rm /tmp/pin.pid'
+	assert_success
 }
 
 @test "guest peers: allow_local=1 is announced at load with a warning" {
@@ -196,6 +240,52 @@ log_since() {
 	assert_success
 	run guest_sh cat /sys/devices/system/cpu/online
 	assert_output '0'
+}
+
+@test "guest peers: a request that cannot take the request lock within lock_timeout_ms gets EBUSY" {
+	local iomem
+	iomem=$(guest_sh cat /proc/iomem)
+	run guest_sh cat /sys/module/upcall_guest/parameters/lock_timeout_ms
+	assert_output '3000'
+
+	hold_hotplug_lock 0x20000000 4
+	run guest_sh 'echo 2000 >/sys/module/upcall_guest/parameters/lock_timeout_ms'
+	assert_success
+	# A: ADD_CPU of CPU 1, stuck in add_cpu() with the request lock held.
+	run guest_sh "upcall-vsock-peer -p 410 request 1 $(cpu_req 1) >/tmp/a.out 2>&1 </dev/null &"
+	assert_success
+	# B, on another connection: refused after its 2 s, not left waiting.
+	# (Should A not hold the lock yet, B is served; then B asks again.)
+	run guest_sh 'sleep 1
+		for p in 411 412 413 414 415; do
+			out=$(timeout 30 upcall-vsock-peer -p $p request 0x100)
+			[ "$out" = "ret 0: 1" ] || break
+			sleep 1
+		done
+		echo "$out"'
+	assert_output 'ret -16: 1'
+	run guest_sh "dmesg | grep -c 'QUERY_CPUS waited 2000 ms for the request in progress: refused with -EBUSY'"
+	assert_output '1'
+	run guest_sh 'cat /sys/devices/system/cpu/online /tmp/a.out'
+	assert_output '0'
+
+	# Once the lock is free, A goes through and requests are served again.
+	release_hotplug_lock 4
+	guest_wait 60 'grep -q "ret 0: 1" /tmp/a.out' || fail "ADD_CPU never completed"
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0-1'
+	run peer -p 416 request 0x100
+	assert_output 'ret 0: 1'
+
+	unpin
+	run guest_sh 'echo 3000 >/sys/module/upcall_guest/parameters/lock_timeout_ms &&
+		echo 0 >/sys/devices/system/cpu/cpu1/online'
+	assert_success
+	run gctl mem del 128M --base 0x20000000
+	assert_success
+	run guest_sh cat /proc/iomem
+	assert_output "$iomem"
+	assert_guest_kernel_clean
 }
 
 @test "guest peers: the guest kernel logged no BUG, Oops, WARNING or call trace" {
