@@ -59,6 +59,13 @@ MODULE_PARM_DESC(lock_timeout_ms,
  * behind a slow one is refused rather than left waiting without limit.
  */
 static DEFINE_SEMAPHORE(upcall_op_sem);
+/* Set on unload: a request that gets the lock after that does not run. */
+static bool upcall_stopping;
+
+void upcall_devmgr_stop(void)
+{
+	WRITE_ONCE(upcall_stopping, true);
+}
 
 static int upcall_op_begin(u32 type)
 {
@@ -69,6 +76,12 @@ static int upcall_op_begin(u32 type)
 		pr_info_ratelimited("%s waited %u ms for the request in progress: refused with -EBUSY\n",
 				    upcall_msg_name(type), ms);
 		return -EBUSY;
+	}
+	/* Its socket is shut down: the host would never learn the outcome. */
+	if (READ_ONCE(upcall_stopping)) {
+		up(&upcall_op_sem);
+		pr_info_ratelimited("unloading: %s not run\n", upcall_msg_name(type));
+		return -ESHUTDOWN;
 	}
 	return 0;
 }

@@ -367,6 +367,7 @@ static void __exit upcall_exit(void)
 
 	kthread_stop(listen_task);
 	sock_release(listen_sock);
+	upcall_devmgr_stop();
 
 	/* Wake every worker blocked on its peer; each then frees itself. */
 	mutex_lock(&conns_lock);

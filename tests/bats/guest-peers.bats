@@ -288,6 +288,48 @@ unpin() {
 	assert_guest_kernel_clean
 }
 
+@test "guest peers: a request still waiting for the request lock when rmmod runs is not run" {
+	hold_hotplug_lock 0x28000000 5
+	# B is to wait for the lock, not for its deadline.
+	run guest_sh 'echo 60000 >/sys/module/upcall_guest/parameters/lock_timeout_ms'
+	assert_success
+	# A: ADD_CPU 2, in progress; B: ADD_CPU 3, queued behind it.
+	run guest_sh "upcall-vsock-peer -p 420 request 1 $(cpu_req 2) >/tmp/a.out 2>&1 </dev/null &
+		sleep 1
+		upcall-vsock-peer -p 421 request 1 $(cpu_req 3) >/tmp/b.out 2>&1 </dev/null &
+		sleep 1
+		(rmmod upcall_guest; echo rmmod \$?) >/tmp/rmmod.out 2>&1 </dev/null &
+		sleep 1
+		cat /tmp/rmmod.out"
+	assert_success
+	assert_output ''
+
+	# rmmod waits for A; B gets the lock after A, during the unload.
+	release_hotplug_lock 5
+	guest_wait 60 'grep -q "rmmod" /tmp/rmmod.out' || fail "rmmod did not finish"
+	run guest_sh cat /tmp/rmmod.out
+	assert_output 'rmmod 0'
+	# A was running: it completed, though its reply could not go out.
+	# B had not started: it never runs.
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0,2'
+	run guest_sh "dmesg | grep -c 'upcall_guest: unloading: ADD_CPU not run'"
+	assert_output '1'
+	run guest_sh cat /tmp/a.out /tmp/b.out
+	assert_output $'connection lost after 0 replies: Connection reset by peer\nconnection lost after 0 replies: Connection reset by peer'
+
+	# The memory stays (a new load does not know it); the guest is sound.
+	unpin
+	run guest_sh 'echo 0 >/sys/devices/system/cpu/cpu2/online &&
+		insmod /lib/modules/upcall_guest.ko allow_local=1'
+	assert_success
+	run guest_sh "grep -c '28000000-2fffffff : System RAM (upcall)' /proc/iomem"
+	assert_output '1'
+	run gctl ping
+	assert_success
+	assert_guest_kernel_clean
+}
+
 @test "guest peers: the guest kernel logged no BUG, Oops, WARNING or call trace" {
 	assert_guest_kernel_clean
 	run gctl ping
