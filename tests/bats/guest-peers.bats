@@ -330,6 +330,21 @@ unpin() {
 	assert_guest_kernel_clean
 }
 
+@test "guest peers: 600 PCI requests in a loop leave at most a handful of log lines" {
+	log_mark pci
+	# ADD_PCI 00:05.0: the rescan finds the device there.
+	run peer -p 430 -n 200 request 7 0028
+	assert_output 'ret 0: 200'
+	# 00:07.0: nothing there, to add or to remove.
+	run peer -p 431 -n 200 request 7 0038
+	assert_output 'ret -2: 200'
+	run peer -p 432 -n 200 request 8 0038
+	assert_output 'ret -19: 200'
+	run log_since pci .
+	# The mark itself, then at most a handful.
+	[ "$output" -le 6 ] || fail "600 requests left $((output - 1)) log lines"
+}
+
 @test "guest peers: the guest kernel logged no BUG, Oops, WARNING or call trace" {
 	assert_guest_kernel_clean
 	run gctl ping
