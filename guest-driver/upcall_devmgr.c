@@ -5,10 +5,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
-#include <linux/mutex.h>
+#include <linux/moduleparam.h>
+#include <linux/net.h>
+#include <linux/semaphore.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <net/sock.h>
 
 #include "upcall_guest.h"
 
@@ -36,8 +40,51 @@ static const struct upcall_handler handlers[] = {
 	{ UPCALL_MSG_QUERY_MEM,		upcall_mem_query },
 };
 
-/* Hot-plug operations and the module's own records: one request at a time. */
-static DEFINE_MUTEX(upcall_op_lock);
+/*
+ * The default stays below the host tools' default timeout (5 s), so that
+ * a request stuck behind a slow one gets its -EBUSY while the host still
+ * waits, instead of running after the host gave up on it.
+ */
+#define UPCALL_LOCK_TIMEOUT_MS		3000
+#define UPCALL_LOCK_TIMEOUT_MAX_MS	60000
+
+static unsigned int lock_timeout_ms = UPCALL_LOCK_TIMEOUT_MS;
+module_param(lock_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(lock_timeout_ms,
+		 "How long a request waits for the one in progress, in ms, before it is refused with -EBUSY (default 3000, at most 60000)");
+
+/*
+ * Hot-plug operations and the module's own records: one request at a
+ * time.  A semaphore, not a mutex, for down_timeout(): a request stuck
+ * behind a slow one is refused rather than left waiting without limit.
+ */
+static DEFINE_SEMAPHORE(upcall_op_sem);
+/* Set on unload: a request that gets the lock after that does not run. */
+static bool upcall_stopping;
+
+void upcall_devmgr_stop(void)
+{
+	WRITE_ONCE(upcall_stopping, true);
+}
+
+static int upcall_op_begin(u32 type)
+{
+	unsigned int ms = min_t(unsigned int, READ_ONCE(lock_timeout_ms),
+				UPCALL_LOCK_TIMEOUT_MAX_MS);
+
+	if (down_timeout(&upcall_op_sem, msecs_to_jiffies(ms))) {
+		pr_info_ratelimited("%s waited %u ms for the request in progress: refused with -EBUSY\n",
+				    upcall_msg_name(type), ms);
+		return -EBUSY;
+	}
+	/* Its socket is shut down: the host would never learn the outcome. */
+	if (READ_ONCE(upcall_stopping)) {
+		up(&upcall_op_sem);
+		pr_info_ratelimited("unloading: %s not run\n", upcall_msg_name(type));
+		return -ESHUTDOWN;
+	}
+	return 0;
+}
 
 static bool upcall_is_cpu_type(u32 type)
 {
@@ -52,9 +99,11 @@ static int upcall_dispatch(u32 type, const void *req, void *rep, u32 *rep_size)
 	for (i = 0; i < ARRAY_SIZE(handlers); i++) {
 		if (handlers[i].type != type)
 			continue;
-		mutex_lock(&upcall_op_lock);
+		ret = upcall_op_begin(type);
+		if (ret)
+			return ret;
 		ret = handlers[i].handle(req, rep, rep_size);
-		mutex_unlock(&upcall_op_lock);
+		up(&upcall_op_sem);
 		return ret;
 	}
 	return -EOPNOTSUPP;
@@ -107,18 +156,23 @@ static int upcall_send_connect(struct upcall_devmgr *dm)
 void upcall_devmgr_serve(struct socket *sock)
 {
 	struct upcall_devmgr *dm;
+	int ret;
 
 	dm = kmalloc(sizeof(*dm), GFP_KERNEL);
 	if (!dm)
 		return;
 	dm->sock = sock;
-	if (upcall_send_connect(dm))
-		goto out;
-	while (!upcall_recv_exact(sock, dm->req, sizeof(dm->req))) {
-		upcall_handle_frame(dm);
-		if (upcall_send_all(sock, dm->rep, sizeof(dm->rep)))
+	ret = upcall_send_connect(dm);
+	while (!ret) {
+		ret = upcall_recv_exact(sock, dm->req, sizeof(dm->req));
+		if (ret)
 			break;
+		upcall_handle_frame(dm);
+		ret = upcall_send_all(sock, dm->rep, sizeof(dm->rep));
 	}
-out:
+	/* The socket's timeouts are set only for peers that get an idle bound. */
+	if (ret == -EAGAIN)
+		pr_info_ratelimited("closed a local connection idle for %ld s\n",
+				    READ_ONCE(sock->sk->sk_rcvtimeo) / HZ);
 	kfree(dm);
 }

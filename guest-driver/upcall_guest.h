@@ -39,6 +39,7 @@ int upcall_recv_exact(struct socket *sock, void *buf, size_t len);
 int upcall_send_all(struct socket *sock, const void *buf, size_t len);
 
 void upcall_devmgr_serve(struct socket *sock);
+void upcall_devmgr_stop(void);
 
 int upcall_cpu_add(const void *req, void *rep, u32 *rep_size);
 int upcall_cpu_del(const void *req, void *rep, u32 *rep_size);

@@ -6,8 +6,9 @@
  *
  *  - an upcall channel behaves like a VMM's hybrid vsock socket: it reads
  *    "CONNECT <port>\n", connects to that vsock port in this guest
- *    (loopback, CID 1), answers "OK <local port>\n" and then carries the
- *    stream; if nothing listens, the channel just closes;
+ *    (loopback, CID 1) from a privileged source port, answers
+ *    "OK <local port>\n" and then carries the stream; if nothing
+ *    listens, the channel just closes;
  *  - an exec channel runs one shell command and returns its output and
  *    exit status, so tests can read what the guest kernel reports.
  */
@@ -112,6 +113,37 @@ static void chan_close(unsigned int ch)
 	send_frame(OP_CLOSE, ch, NULL, 0);
 }
 
+/*
+ * The module serves a local peer only from a source port that needs
+ * CAP_NET_BIND_SERVICE (1..1023), as a VMM's connections come from the
+ * host.  Take them in turn, from 1023 down to 512 and round again: a
+ * port reused at once can meet the module's socket of the previous
+ * connection on it, still closing, and lose the new connection.
+ */
+#define RELAY_PORT_HIGH	1023
+#define RELAY_PORT_LOW	512
+
+static int bind_privileged(int fd)
+{
+	static unsigned int next = RELAY_PORT_HIGH;
+	unsigned int tries;
+
+	for (tries = 0; tries <= RELAY_PORT_HIGH - RELAY_PORT_LOW; tries++) {
+		struct sockaddr_vm addr = {
+			.svm_family = AF_VSOCK,
+			.svm_cid = VMADDR_CID_ANY,
+			.svm_port = next,
+		};
+
+		next = next == RELAY_PORT_LOW ? RELAY_PORT_HIGH : next - 1;
+		if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			return -1;
+	}
+	return -1;
+}
+
 static int vsock_connect(unsigned int port, unsigned int *local_port)
 {
 	struct sockaddr_vm addr = {
@@ -125,7 +157,8 @@ static int vsock_connect(unsigned int port, unsigned int *local_port)
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	if (bind_privileged(fd) < 0 ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
 		close(fd);
 		return -1;
