@@ -50,17 +50,20 @@ static const struct errno_meaning meanings[] = {
 	{ UPCALL_MSG_ADD_MEM, -EEXIST, "the range overlaps memory the guest has" },
 	{ UPCALL_MSG_ADD_MEM, -ENOMEM,
 	  "the guest has too little free memory to map that much (about 1/64 of it)" },
-	{ UPCALL_MSG_ADD_MEM, -EBUSY, "the guest's memory hot-plug was busy; try again" },
+	{ UPCALL_MSG_ADD_MEM, -EBUSY,
+	  "the guest's memory hot-plug, or another request, kept it busy; try again" },
 	{ UPCALL_MSG_DEL_MEM, -EINVAL,
 	  "base or size is not a multiple of the guest's memory block size" },
 	{ UPCALL_MSG_DEL_MEM, -ENOENT,
 	  "the range is not (all) memory the guest module added since it was loaded" },
 	{ UPCALL_MSG_DEL_MEM, -EBUSY,
-	  "pages in the range could not be moved away (pinned in the guest); nothing was removed" },
+	  "pages in the range could not be moved away (pinned in the guest), or another "
+	  "request kept the guest busy; nothing was removed" },
 	{ UPCALL_MSG_ADD_MMIO, -EINVAL,
 	  "the window lies in RAM or is not a power of two from 0x200 to 4K aligned to its size" },
 	{ UPCALL_MSG_ADD_MMIO, -EBUSY,
-	  "the window or its IRQ is in use (a PCI BAR, a reserved range, a driver)" },
+	  "the window or its IRQ is in use (a PCI BAR, a reserved range, a driver), or "
+	  "another request kept the guest busy" },
 	{ UPCALL_MSG_ADD_MMIO, -EEXIST, "the window overlaps a virtio-mmio device already added" },
 	{ UPCALL_MSG_ADD_MMIO, -ENODEV,
 	  "nothing in the window answers as a virtio device, or the guest lacks virtio_mmio" },
@@ -82,6 +85,10 @@ const char *upcall_errno_meaning(uint32_t type, int32_t ret, uint32_t msg_size)
 			return meanings[i].meaning;
 	if (ret == -EOPNOTSUPP)
 		return "the guest does not serve this request";
+	if (ret == -EBUSY)
+		return "another request kept the guest busy; try again";
+	if (ret == -ESHUTDOWN)
+		return "the guest module is being unloaded";
 	/* Upstream's answer to a type it does not know: -1, nothing else. */
 	if (ret == -1 && msg_size == 0)
 		return type == UPCALL_MSG_ADD_MEM || type == UPCALL_MSG_DEL_MEM ||

@@ -188,11 +188,11 @@ assert "Invalid argument" in o["error"], o
 	# another range, the same IRQ
 	run ctl mmio add --base 0xd0002000 --size 0x1000 --irq 5
 	assert_failure 1
-	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver)"
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver), or another request kept the guest busy"
 	# another IRQ, an overlapping range
 	run ctl mmio add --base 0xd0000800 --size 0x1000 --irq 7
 	assert_failure 1
-	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver)"
+	assert_output "upcallctl: guest replied -16 (Device or resource busy) to ADD_MMIO: the window or its IRQ is in use (a PCI BAR, a reserved range, a driver), or another request kept the guest busy"
 	# a delete must match base, size and IRQ
 	run ctl mmio del --base 0xd0000000 --size 0x1000 --irq 6
 	assert_failure 1
