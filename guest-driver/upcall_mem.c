@@ -107,7 +107,7 @@ static int upcall_sysfs_write(const char *path, const char *val)
 
 	f = filp_open(path, O_WRONLY, 0);
 	if (IS_ERR(f)) {
-		pr_warn("cannot open %s: %ld\n", path, PTR_ERR(f));
+		pr_warn_ratelimited("cannot open %s: %ld\n", path, PTR_ERR(f));
 		return -EIO;
 	}
 	for (tries = 0; tries < UPCALL_SYSFS_RETRIES; tries++) {
@@ -169,7 +169,8 @@ static int upcall_mem_online(const struct upcall_mem *m)
 	for (id = m->base / bs; id < (m->base + m->size) / bs; id++) {
 		ret = upcall_online_block(id);
 		if (ret) {
-			pr_warn("onlining memory block %llu failed: %d\n", id, ret);
+			pr_warn_ratelimited("onlining memory block %llu failed: %d\n",
+					    id, ret);
 			return ret;
 		}
 	}
@@ -196,8 +197,8 @@ static void upcall_mem_rollback(const struct upcall_mem *m, bool tracked)
 			upcall_mem_untrack(m);
 		return;
 	}
-	pr_err("memory %#llx-%#llx could not be rolled back\n",
-	       m->base, m->base + m->size - 1);
+	pr_err_ratelimited("memory %#llx-%#llx could not be rolled back\n",
+			   m->base, m->base + m->size - 1);
 	if (!tracked)
 		upcall_mem_untracked_left = true;
 }
@@ -232,7 +233,8 @@ int upcall_mem_add(const void *req, void *rep, u32 *rep_size)
 		upcall_mem_rollback(m, true);
 		return ret;
 	}
-	pr_info("memory %#llx-%#llx added\n", m->base, m->base + m->size - 1);
+	pr_info_ratelimited("memory %#llx-%#llx added\n",
+			    m->base, m->base + m->size - 1);
 	return 0;
 }
 
@@ -243,7 +245,7 @@ static void upcall_mem_reonline(u64 first, u64 end)
 
 	for (id = first; id < end; id++)
 		if (upcall_online_block(id))
-			pr_warn("memory block %llu stays offline\n", id);
+			pr_warn_ratelimited("memory block %llu stays offline\n", id);
 }
 
 /*
@@ -266,7 +268,8 @@ static int upcall_mem_offline(const struct upcall_mem *m)
 			continue;
 		ret = upcall_sysfs_write(path, "offline");
 		if (ret) {
-			pr_warn("offlining memory block %llu failed: %d\n", id, ret);
+			pr_warn_ratelimited("offlining memory block %llu failed: %d\n",
+					    id, ret);
 			upcall_mem_reonline(first, id);
 			return ret;
 		}
@@ -289,8 +292,8 @@ static int upcall_mem_remove_piece(struct resource *res, void *unused)
 
 	ret = offline_and_remove_memory(piece.base, piece.size);
 	if (ret) {
-		pr_err("memory %#llx-%#llx could not be removed: %d\n",
-		       piece.base, piece.base + piece.size - 1, ret);
+		pr_err_ratelimited("memory %#llx-%#llx could not be removed: %d\n",
+				   piece.base, piece.base + piece.size - 1, ret);
 		return ret;
 	}
 	upcall_mem_untrack(&piece);
@@ -320,7 +323,8 @@ int upcall_mem_del(const void *req, void *rep, u32 *rep_size)
 				  upcall_mem_remove_piece);
 	if (ret)
 		return ret;
-	pr_info("memory %#llx-%#llx removed\n", m->base, m->base + m->size - 1);
+	pr_info_ratelimited("memory %#llx-%#llx removed\n",
+			    m->base, m->base + m->size - 1);
 	return 0;
 }
 
