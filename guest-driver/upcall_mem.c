@@ -15,8 +15,11 @@
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/nodemask.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
+#include <linux/vmstat.h>
 #include <linux/xarray.h>
 
 #include "upcall_guest.h"
@@ -24,6 +27,8 @@
 #define UPCALL_MEM_RES_NAME	"System RAM (upcall)"
 #define UPCALL_MEM_RES_FLAGS	(IORESOURCE_SYSTEM_RAM | IORESOURCE_SYSRAM_DRIVER_MANAGED)
 #define UPCALL_SYSFS_RETRIES	200
+/* The memory map of an add may take at most 1/N of the kernel's memory. */
+#define UPCALL_MEMMAP_SHARE	4
 
 /* Ids of the memory blocks hot-added through upcall since load. */
 static DEFINE_XARRAY(upcall_blocks);
@@ -51,6 +56,38 @@ static int upcall_mem_check_range(const struct upcall_mem *m)
 		return -EINVAL;
 	if (m->base < plug.start || m->base + m->size - 1 > plug.end)
 		return -ERANGE;
+	return 0;
+}
+
+/*
+ * Memory the kernel can still use for itself: what is available, less
+ * the free pages of ZONE_MOVABLE, which kernel allocations never get.
+ */
+static unsigned long upcall_kernel_avail_pages(void)
+{
+	long avail = si_mem_available();
+	int nid;
+
+	for_each_online_node(nid)
+		avail -= zone_page_state(&NODE_DATA(nid)->node_zones[ZONE_MOVABLE],
+					 NR_FREE_PAGES);
+	return avail > 0 ? avail : 0;
+}
+
+/*
+ * The memory map of new memory (a struct page per page, about 1/64 of
+ * it) comes from memory the kernel already has.  If that runs out in the
+ * middle of an add, the kernel warns, leaves sections behind and cannot
+ * take the range again, after OOM-killing whatever it could.  So the map
+ * must fit well within what is left.
+ */
+static int upcall_mem_check_memmap(const struct upcall_mem *m)
+{
+	u64 memmap = (m->size >> PAGE_SHIFT) * sizeof(struct page);
+	u64 avail = (u64)upcall_kernel_avail_pages() << PAGE_SHIFT;
+
+	if (memmap > avail / UPCALL_MEMMAP_SHARE)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -214,6 +251,9 @@ int upcall_mem_add(const void *req, void *rep, u32 *rep_size)
 	if (region_intersects(m->base, m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT)
 		return -EEXIST;
+	ret = upcall_mem_check_memmap(m);
+	if (ret)
+		return ret;
 	ret = upcall_mem_name_get();
 	if (ret)
 		return ret;
