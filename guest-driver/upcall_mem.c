@@ -180,7 +180,29 @@ static void upcall_block_state_path(char *path, size_t len, u64 id)
 	snprintf(path, len, "/sys/devices/system/memory/memory%llu/state", id);
 }
 
-/* Honour an auto-online policy or udev rule that got there first. */
+/* Whether an offline block may go to ZONE_MOVABLE (6.1 always allows it). */
+static bool upcall_block_movable_allowed(u64 id)
+{
+	char path[80], zones[64] = "";
+	struct file *f;
+	loff_t pos = 0;
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/memory/memory%llu/valid_zones", id);
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return true;
+	kernel_read(f, zones, sizeof(zones) - 1, &pos);
+	filp_close(f, NULL);
+	return !!strstr(zones, "Movable");
+}
+
+/*
+ * Honour an auto-online policy or udev rule that got there first.  Plain
+ * "online" may put a block in ZONE_NORMAL, which DEL_MEM could never
+ * empty again, so it is used only where the kernel offers no ZONE_MOVABLE
+ * for the block, never as a retry after "online_movable" failed.
+ */
 static int upcall_online_block(u64 id)
 {
 	char path[64];
@@ -189,9 +211,8 @@ static int upcall_online_block(u64 id)
 	upcall_block_state_path(path, sizeof(path), id);
 	if (upcall_block_online(path))
 		return 0;
-	ret = upcall_sysfs_write(path, "online_movable");
-	if (ret && !upcall_block_online(path))
-		ret = upcall_sysfs_write(path, "online");
+	ret = upcall_sysfs_write(path, upcall_block_movable_allowed(id) ?
+					"online_movable" : "online");
 	if (ret && upcall_block_online(path))
 		ret = 0;
 	return ret;
