@@ -48,6 +48,7 @@ int upcall_cpu_query(const void *req, void *rep, u32 *rep_size);
 int upcall_mem_add(const void *req, void *rep, u32 *rep_size);
 int upcall_mem_del(const void *req, void *rep, u32 *rep_size);
 int upcall_mem_query(const void *req, void *rep, u32 *rep_size);
+void upcall_mem_stop(void);
 void upcall_mem_exit(void);
 
 int upcall_mmio_add(const void *req, void *rep, u32 *rep_size);

@@ -374,6 +374,7 @@ static void __exit upcall_exit(void)
 	list_for_each_entry(conn, &conns, node)
 		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	mutex_unlock(&conns_lock);
+	upcall_mem_stop();
 	destroy_workqueue(conn_wq);
 
 	if (release_on_unload)
