@@ -43,15 +43,17 @@ static const struct upcall_handler handlers[] = {
 /*
  * The default stays below the host tools' default timeout (5 s), so that
  * a request stuck behind a slow one gets its -EBUSY while the host still
- * waits, instead of running after the host gave up on it.
+ * waits, instead of running after the host gave up on it; and above the
+ * 3 s after which a stalled DEL_MEM gives up, so that a request queued
+ * behind one is still served.
  */
-#define UPCALL_LOCK_TIMEOUT_MS		3000
+#define UPCALL_LOCK_TIMEOUT_MS		4500
 #define UPCALL_LOCK_TIMEOUT_MAX_MS	60000
 
 static unsigned int lock_timeout_ms = UPCALL_LOCK_TIMEOUT_MS;
 module_param(lock_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(lock_timeout_ms,
-		 "How long a request waits for the one in progress, in ms, before it is refused with -EBUSY (default 3000, at most 60000)");
+		 "How long a request waits for the one in progress, in ms, before it is refused with -EBUSY (default 4500, at most 60000)");
 
 /*
  * Hot-plug operations and the module's own records: one request at a

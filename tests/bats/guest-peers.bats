@@ -246,7 +246,7 @@ unpin() {
 	local iomem
 	iomem=$(guest_sh cat /proc/iomem)
 	run guest_sh cat /sys/module/upcall_guest/parameters/lock_timeout_ms
-	assert_output '3000'
+	assert_output '4500'
 
 	hold_hotplug_lock 0x20000000 4
 	run guest_sh 'echo 2000 >/sys/module/upcall_guest/parameters/lock_timeout_ms'
@@ -278,7 +278,7 @@ unpin() {
 	assert_output 'ret 0: 1'
 
 	unpin
-	run guest_sh 'echo 3000 >/sys/module/upcall_guest/parameters/lock_timeout_ms &&
+	run guest_sh 'echo 4500 >/sys/module/upcall_guest/parameters/lock_timeout_ms &&
 		echo 0 >/sys/devices/system/cpu/cpu1/online'
 	assert_success
 	run gctl mem del 128M --base 0x20000000
