@@ -178,6 +178,10 @@ del_in_background() {
 	assert_success
 	assert_output --regexp '^pinned pfn 0x2[0-7][0-9a-f]{3} uid 65534$'
 
+	# Requests queued behind DEL_MEM wait for it to give up, not for the
+	# request lock's own deadline (guest-peers.bats covers that one).
+	run guest_sh 'echo 60000 >/sys/module/upcall_guest/parameters/lock_timeout_ms'
+	assert_success
 	start=$SECONDS
 	del_in_background 128M 0x20000000 4
 	# Connecting needs no request lock; the rest waits for DEL_MEM to give up.
@@ -198,6 +202,8 @@ del_in_background() {
 	assert_output --partial 'guest replied -16 (Device or resource busy) to DEL_MEM'
 	# It gives up after 3 s without progress; the host tool waits 30 s.
 	[ $((SECONDS - start)) -lt 25 ] || fail "DEL_MEM took $((SECONDS - start)) s"
+	run guest_sh 'echo 4500 >/sys/module/upcall_guest/parameters/lock_timeout_ms'
+	assert_success
 
 	# Nothing moved: the block is back online and still ours.
 	run block_state 4
