@@ -217,7 +217,7 @@ static void handle_cpu(struct stub *st, const struct request *rq, struct reply *
 	rp->size = sizeof(rp->p.cpu);
 	rp->cpu_reply = true;
 	/* upstream fills the index in on success only */
-	rp->no_index = st->cfg.upstream && rp->ret != 0;
+	rp->no_index = (st->cfg.upstream || st->cfg.faults.no_index) && rp->ret != 0;
 }
 
 static bool ranges_overlap(__u64 b1, __u64 s1, __u64 b2, __u64 s2)

@@ -133,6 +133,9 @@ static const struct argp_option options[] = {
 	{ "  stop-cpu=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "as fail-cpu=N, but the reply's ret is 0: a partial result "
 	  "without an error", 0 },
+	{ "  no-index", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+	  "CPU failure replies have msg_size 0 and no apic_index, as with "
+	  "--upstream, while queries are still answered", 0 },
 	{ "  lie-index", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "CPU replies claim apic_index = count + 1", 0 },
 	{ "  exit-after=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,

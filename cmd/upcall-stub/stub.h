@@ -51,6 +51,7 @@ struct stub_faults {
 	bool garbage_ok;
 	bool endless_ok;
 	bool lie_index;
+	bool no_index;
 	int refuse_errno;		/* errno=N; 0 = off */
 	unsigned int fail_cpu;		/* 1-based; 0 = off */
 	unsigned int stop_cpu;		/* 1-based; 0 = off */
