@@ -369,18 +369,42 @@ static unsigned int cpu_reply_count(const struct upcall_session *s,
 	return s->arch == UPCALL_ARCH_X86_64 ? req->count : 0;
 }
 
+/*
+ * A CPU failure reply without an index (upstream fills it in on success
+ * only) to a request of several CPUs: those before the failing one may be
+ * done.  A single CPU's refusal stays a refusal: that CPU is not done.
+ */
+static enum upcall_status progress_unknown(struct upcall_session *s,
+					   struct upcall_reply *r, unsigned int count)
+{
+	char name[32];
+
+	r->cpu_index = UPCALL_CPU_INDEX_UNKNOWN;
+	upcall_msg_type_name(r->msg_type, name, sizeof(name));
+	return upcall_fail(s, UPCALL_ERR_PARTIAL,
+			   "guest replied %" PRId32 " (%s) to %s of %u CPUs without reporting how far it got: the CPUs before the failing one may be done",
+			   r->ret, strerror(-r->ret), name, count);
+}
+
 static enum upcall_status cpu_request(struct upcall_session *s, uint32_t type,
 				      const struct upcall_cpu_request *req,
 				      struct upcall_reply *reply)
 {
 	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_reply local;
 	enum upcall_status st;
 
+	if (!reply)
+		reply = &local;
 	st = upcall_encode_cpu(frame, type, s->arch, req, s->errmsg,
 			       sizeof(s->errmsg));
 	if (st)
 		return st;
-	return transact(s, frame, type, cpu_reply_count(s, req), reply);
+	st = transact(s, frame, type, cpu_reply_count(s, req), reply);
+	if (st == UPCALL_ERR_GUEST && req->count > 1 &&
+	    reply->msg_size < sizeof(struct upcall_cpu_reply))
+		return progress_unknown(s, reply, req->count);
+	return st;
 }
 
 UPCALL_EXPORT

@@ -29,7 +29,7 @@ FUZZ_SRC_fuzz-okline :=
 FUZZ_SRC_fuzz-target := $(COMMON_SRC)
 FUZZ_SRC_fuzz-inventory := $(COMMON_SRC)
 FUZZ_SRC_fuzz-state := $(filter-out cmd/common/state.c,$(COMMON_SRC))	# compiled in
-FUZZ_SRC_fuzz-request := $(addprefix cmd/upcall-stub/,devmgr.c faults.c state.c)
+FUZZ_SRC_fuzz-request := $(addprefix cmd/upcall-stub/,devmgr.c faults.c state.c upstream.c)
 FUZZ_SRC_fuzz-qmp := $(filter-out cmd/common/qmp.c,$(COMMON_SRC))	# compiled in
 FUZZ_LIBS := $(TOOL_LIBS) -pthread
 # what harnesses #include, for the replay builds' dependencies

@@ -184,6 +184,54 @@ static void refusal_head(char *buf, size_t len, const struct upcall_reply *rp)
 		 strerror(-rp->ret), upcall_msg_type_name(rp->msg_type, name, sizeof(name)));
 }
 
+/*
+ * The guest failed the request without saying how far it got (an upstream
+ * guest fills the index in on success only).  Ask it; a guest that cannot
+ * answer leaves the request's CPUs uncertain in the record, counted
+ * neither as done nor as not done, until a query or a sync.
+ */
+static int cpus_unknown(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+			struct cpu_change *c, const struct upcall_reply *rp, bool x86)
+{
+	char msg[512], list[ID_LIST_MAX];
+	const char *vm = cli->vm ? cli->vm : r->e->label;
+	struct upcall_id_list on;
+	int rc;
+
+	snprintf(msg, sizeof(msg), "%s", upcall_errmsg(s));
+	cli_set(cli, "requested", json_integer(c->n));
+	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
+	cli_set(cli, "ret", json_integer(rp->ret));
+	if (upcall_query_cpus(s, &on) == UPCALL_OK) {
+		/* in order, up to the first failure: changed from before the request */
+		for (c->done = 0; c->done < c->n; c->done++)
+			if (!memchr(on.ids, c->ids[c->done], on.count) == c->add ||
+			    !memchr(r->st.cpus, c->ids[c->done], r->st.ncpus) != c->add)
+				break;
+		state_cpus_set(&r->st, on.ids, on.count);
+		r->st.nuncertain = 0;
+		report_cpus(cli, c, rp, x86);
+		if ((rc = record_save(r, "")))
+			return rc;
+		cli_set(cli, "source", json_text("guest"));
+		cli_set(cli, "status", json_text(upcall_status_name(c->done ? UPCALL_ERR_PARTIAL :
+									 UPCALL_ERR_GUEST)));
+		return cli_fail(cli, c->done ? EXIT_PARTIAL : EXIT_REFUSED,
+				"%s; asked, the guest reports %u of them done", msg, c->done);
+	}
+	c->done = 0;
+	state_uncertain_add(&r->st, c->ids, c->n);
+	cli_set(cli, "uncertain", json_id_array(c->ids, c->n));
+	if ((rc = record_save(r, "")))
+		return rc;
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	cli_set(cli, "status", json_text(upcall_status_name(UPCALL_ERR_PARTIAL)));
+	return cli_fail(cli, EXIT_PARTIAL,
+			"%s, and it does not answer queries: %s%s %s of VM %s %s marked uncertain; check the guest, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+			msg, x86 ? "APIC ID" : "CPU id", c->n == 1 ? "" : "s", list, r->e->label,
+			c->n == 1 ? "is" : "are", vm);
+}
+
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct cpu_change *c)
 {
@@ -208,6 +256,8 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	memcpy(req.apic_ids, c->ids, c->n);
 	memset(&rp, 0, sizeof(rp));
 	c->st = c->add ? upcall_add_cpu(s, &req, &rp) : upcall_del_cpu(s, &req, &rp);
+	if (c->st == UPCALL_ERR_PARTIAL && rp.cpu_index == UPCALL_CPU_INDEX_UNKNOWN)
+		return cpus_unknown(cli, r, s, c, &rp, x86);
 	c->done = replied(c->st) ? cpus_done(c, &rp, x86) : 0;
 	report_cpus(cli, c, &rp, x86);
 	if (vmm && !c->add && replied(c->st))
@@ -215,6 +265,7 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (!replied(c->st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, c->st);
 	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
+	state_uncertain_del(&r->st, c->ids, c->done);
 	if ((rc = record_save(r, "")))
 		return rc;
 	/* Only a guess without the guest's own list: said as one. */

@@ -281,6 +281,19 @@ static int rec_vmm(struct rec_parse *p, const yaml_node_t *n, struct vm_state *s
 	return 0;
 }
 
+/* uncertain: [IDs], optional: older records have none */
+static int rec_uncertain(struct rec_parse *p, const yaml_node_t *n, struct vm_state *st)
+{
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+	unsigned int count;
+
+	if (rec_ids(p, n, ids, &count))
+		return -1;
+	st->nuncertain = 0;
+	state_uncertain_add(st, ids, count);
+	return 0;
+}
+
 static void rec_string(const yaml_node_t *v, char *buf, size_t len)
 {
 	if (v->type == YAML_SCALAR_NODE)
@@ -302,6 +315,8 @@ static int rec_fields(struct rec_parse *p, struct vm_state *st)
 		if (!strcmp(ks, "cpus") && rec_cpus(p, v, st))
 			return -1;
 		if (!strcmp(ks, "vmm") && rec_vmm(p, v, st))
+			return -1;
+		if (!strcmp(ks, "uncertain") && rec_uncertain(p, v, st))
 			return -1;
 		if (!strcmp(ks, "memory") && v->type != YAML_SEQUENCE_NODE)
 			return rec_fail(p, v, "memory: expected a list");
@@ -421,6 +436,8 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 	if (r->cli->verbose && (cpus || mem) && !r->from_guest)
 		fprintf(r->cli->err, "%s: the guest does not answer queries (%s); using the record %s\n",
 			r->cli->prog, upcall_errmsg(s), r->path);
+	if (r->from_guest && cpus)
+		r->st.nuncertain = 0;	/* the guest said which are online */
 	if (r->from_guest)
 		r->st.pending[0] = '\0';
 	else if (*r->st.pending)
@@ -525,6 +542,14 @@ static int emit_body(yaml_emitter_t *em, const struct vm_record *r)
 		     emit_pair(em, "size", size, false) || emit_map(em, false, true);
 	}
 	rc = rc || emit_seq(em, false, false) || emit_vmm(em, &r->st);
+	if (!rc && r->st.nuncertain) {
+		rc = emit_scalar(em, "uncertain", false) || emit_seq(em, true, true);
+		for (unsigned int i = 0; !rc && i < r->st.nuncertain; i++) {
+			snprintf(buf, sizeof(buf), "%u", r->st.uncertain[i]);
+			rc = emit_scalar(em, buf, false);
+		}
+		rc = rc || emit_seq(em, false, true);
+	}
 	if (!rc && *r->st.pending)
 		rc = emit_pair(em, "pending", r->st.pending, true);
 	return rc || emit_map(em, false, false) ? -1 : 0;
@@ -652,6 +677,30 @@ void state_cpus_set(struct vm_state *st, const uint8_t *ids, unsigned int n)
 	for (unsigned int id = 0; id < UPCALL_MAX_APIC_IDS; id++)
 		if (on[id])
 			st->cpus[st->ncpus++] = (uint8_t)id;
+}
+
+void state_uncertain_add(struct vm_state *st, const uint8_t *ids, unsigned int n)
+{
+	bool on[UPCALL_MAX_APIC_IDS] = { false };
+
+	for (unsigned int i = 0; i < st->nuncertain; i++)
+		on[st->uncertain[i]] = true;
+	for (unsigned int i = 0; i < n; i++)
+		on[ids[i]] = true;
+	st->nuncertain = 0;
+	for (unsigned int id = 0; id < UPCALL_MAX_APIC_IDS; id++)
+		if (on[id])
+			st->uncertain[st->nuncertain++] = (uint8_t)id;
+}
+
+void state_uncertain_del(struct vm_state *st, const uint8_t *ids, unsigned int n)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < st->nuncertain; i++)
+		if (!memchr(ids, st->uncertain[i], n))
+			st->uncertain[k++] = st->uncertain[i];
+	st->nuncertain = k;
 }
 
 void state_cpus_add(struct vm_state *st, const uint8_t *ids, unsigned int n)

@@ -27,6 +27,10 @@ struct vm_state {
 	uint8_t cpus[UPCALL_MAX_APIC_IDS];	/* ascending */
 	unsigned int nmem;
 	struct upcall_range mem[UPCALL_MAX_MEM_RANGES];	/* by base */
+	/* IDs of a CPU request whose reply did not say how far it got: each may
+	 * be online or not; resolved by a query or a sync ("uncertain" key) */
+	unsigned int nuncertain;
+	uint8_t uncertain[UPCALL_MAX_APIC_IDS];	/* ascending */
 	char identity[200];	/* the endpoint the record was written for */
 	char pending[UPCALL_MAX_APIC_IDS * 5 + 32];	/* an operation not recorded yet */
 	/* What the VMM had when last asked (the "vmm" key): *_seen once it was. */
@@ -84,6 +88,9 @@ void state_format_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len)
 void state_cpus_add(struct vm_state *st, const uint8_t *ids, unsigned int n);
 void state_cpus_del(struct vm_state *st, const uint8_t *ids, unsigned int n);
 void state_cpus_set(struct vm_state *st, const uint8_t *ids, unsigned int n);
+/* Mark @ids uncertain (added to the list), or known again (taken out of it). */
+void state_uncertain_add(struct vm_state *st, const uint8_t *ids, unsigned int n);
+void state_uncertain_del(struct vm_state *st, const uint8_t *ids, unsigned int n);
 /* Index of a recorded range overlapping [base, base+size), or -1. */
 int state_mem_overlap(const struct vm_state *st, uint64_t base, uint64_t size);
 /* Index of the recorded range containing [base, base+size), or -1. */

@@ -37,6 +37,7 @@ struct reply {
 		struct upcall_mem_list mem;
 	} p;
 	bool cpu_reply;		/* a CPU handler answered: index is meaningful */
+	bool no_index;		/* --upstream: a failure reply without the index */
 };
 
 const char *stub_type_name(__u32 type, char *buf, size_t len)
@@ -202,6 +203,8 @@ static void handle_cpu(struct stub *st, const struct request *rq, struct reply *
 		rp->ret = cpu_add_arm64(st, c->count, &index);
 	else if (st->cfg.arch == STUB_ARCH_AARCH64)
 		rp->ret = cpu_del_arm64(st, c->count, &index);
+	else if (st->cfg.upstream)
+		rp->ret = stub_upstream_cpu(st, add, c, &index);
 	else if (add)
 		rp->ret = cpu_add_x86(st, c, &index);
 	else
@@ -213,6 +216,8 @@ static void handle_cpu(struct stub *st, const struct request *rq, struct reply *
 	rp->p.cpu.apic_index = index;
 	rp->size = sizeof(rp->p.cpu);
 	rp->cpu_reply = true;
+	/* upstream fills the index in on success only */
+	rp->no_index = (st->cfg.upstream || st->cfg.faults.no_index) && rp->ret != 0;
 }
 
 static bool ranges_overlap(__u64 b1, __u64 s1, __u64 b2, __u64 s2)
@@ -302,11 +307,17 @@ static int mmio_del(struct stub_state *s, const struct upcall_mmio *m)
 
 static int handle_mmio(struct stub *st, const struct request *rq)
 {
+	int ret;
+
 	if (st->cfg.faults.refuse_errno)
 		return -st->cfg.faults.refuse_errno;
+	if (rq->hdr.msg_type == UPCALL_MSG_ADD_MMIO && st->cfg.upstream &&
+	    (ret = stub_upstream_mmio_add(&st->state, &rq->p.mmio)) <= 0)
+		return ret;
 	if (rq->hdr.msg_type == UPCALL_MSG_ADD_MMIO)
 		return mmio_add(&st->state, &rq->p.mmio);
-	return mmio_del(&st->state, &rq->p.mmio);
+	ret = mmio_del(&st->state, &rq->p.mmio);
+	return ret == -ENOENT && st->cfg.upstream ? -ENODEV : ret;
 }
 
 /* ADD_PCI rescans: the device is (again) present.  DEL_PCI removes it. */
@@ -385,8 +396,8 @@ static void process(struct stub *st, const struct request *rq, struct reply *rp)
 {
 	int arm64 = st->cfg.arch == STUB_ARCH_AARCH64;
 
-	if (rq->hdr.magic_version == UPCALL_MAGIC_VERSION && st->cfg.no_query &&
-	    is_query(rq->hdr.msg_type)) {
+	if ((rq->hdr.magic_version == UPCALL_MAGIC_VERSION && st->cfg.no_query &&
+	     is_query(rq->hdr.msg_type)) || stub_upstream_unknown(st, &rq->hdr)) {
 		rp->ret = -1;	/* what an upstream guest says to an unknown type */
 		return;
 	}
@@ -419,7 +430,7 @@ static void record_last(struct stub *st, const struct request *rq, const struct 
 
 	appendf(buf, len, &pos, "%s ret=%d",
 		stub_type_name(rq->hdr.msg_type, name, sizeof(name)), rp->ret);
-	if (rp->cpu_reply)
+	if (rp->cpu_reply && !rp->no_index)
 		appendf(buf, len, &pos, " index=%u", rp->p.cpu.apic_index);
 	appendf(buf, len, &pos, " size=%u", rq->hdr.msg_size);
 	if (!rp->cpu_reply)
@@ -438,7 +449,8 @@ static void build_reply(const struct request *rq, const struct reply *rp, __u8 *
 	struct upcall_reply_head head = {
 		.hdr = {
 			.magic_version = UPCALL_MAGIC_VERSION,
-			.msg_size = rp->ret == 0 || rp->cpu_reply ? rp->size : 0,
+			.msg_size = rp->ret == 0 || (rp->cpu_reply && !rp->no_index) ?
+				    rp->size : 0,
 			.msg_type = rq->hdr.msg_type,
 		},
 		.ret = rp->ret,

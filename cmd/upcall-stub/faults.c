@@ -43,6 +43,7 @@ static const struct fault_def fault_defs[] = {
 	FLAG("garbage-ok", garbage_ok),
 	FLAG("endless-ok", endless_ok),
 	FLAG("lie-index", lie_index),
+	FLAG("no-index", no_index),
 	VALUE("errno", ARG_REQUIRED, 1, 4095, F_INT, refuse_errno),
 	VALUE("fail-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT, F_UINT, fail_cpu),
 	VALUE("stop-cpu", ARG_REQUIRED, 1, UPCALL_MAX_CPU_COUNT, F_UINT, stop_cpu),

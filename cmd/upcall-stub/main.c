@@ -36,6 +36,7 @@ enum {
 	OPT_QMP,
 	OPT_VMM_VCPUS,
 	OPT_MISSING_VCPU_WAIT,
+	OPT_UPSTREAM,
 };
 
 static const struct argp_option options[] = {
@@ -79,6 +80,12 @@ static const struct argp_option options[] = {
 	{ "no-query", OPT_NO_QUERY, NULL, 0,
 	  "Answer QUERY_CPUS/QUERY_MEM like an upstream guest answers an "
 	  "unknown type: ret -1, no payload", 0 },
+	{ "upstream", OPT_UPSTREAM, NULL, 0,
+	  "Answer as the upstream (Dragonball) guest server does: ret -1 and "
+	  "no payload for memory requests and queries, CPU failure replies "
+	  "without an index (the CPUs before the failing one stay done), "
+	  "-EEXIST for a window already added, -ENODEV for deleting what is "
+	  "not there (see the manual)", 0 },
 	{ "vmm-vcpus", OPT_VMM_VCPUS, "LIST", 0,
 	  "x86_64: the APIC IDs that have a vCPU in the VMM, e.g. 0,1 (must "
 	  "include the boot CPUs; default: every possible CPU, or with --qmp "
@@ -126,6 +133,9 @@ static const struct argp_option options[] = {
 	{ "  stop-cpu=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "as fail-cpu=N, but the reply's ret is 0: a partial result "
 	  "without an error", 0 },
+	{ "  no-index", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+	  "CPU failure replies have msg_size 0 and no apic_index, as with "
+	  "--upstream, while queries are still answered", 0 },
 	{ "  lie-index", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
 	  "CPU replies claim apic_index = count + 1", 0 },
 	{ "  exit-after=N", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
@@ -159,7 +169,15 @@ static const char doc[] =
 	"above the online range); every other error reply has msg_size 0.\n"
 	"\n"
 	"--no-query: QUERY_CPUS/QUERY_MEM get ret -1, msg_size 0, the type "
-	"echoed. A bad magic always gets -EPROTO, msg_size 0, the type echoed.\n"
+	"echoed.\n"
+	"\n"
+	"--upstream: ADD_MEM, DEL_MEM and queries get ret -1, msg_size 0. x86_64 "
+	"CPU requests are handled one CPU at a time and stop at the first failure "
+	"(-EINVAL: ADD_CPU of an online ID or one >= --max-vcpus, DEL_CPU of ID 0 "
+	"or an offline ID; -EIO: a missing vCPU, fail-cpu=N), the CPUs before it "
+	"staying done; a CPU failure reply has msg_size 0 (both arches), a "
+	"success msg_size 4 with the count. ADD_MMIO of a window already added "
+	"-EEXIST; DEL_MMIO without a match -ENODEV. A bad magic always gets -EPROTO, msg_size 0, the type echoed.\n"
 	"\n"
 	"The CONNECT line must arrive within 10 s and the service byte within "
 	"10 s after 'OK'; otherwise the connection is closed.\n"
@@ -344,6 +362,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *as)
 	case 'F': return 0;
 	case 'v': c->verbose++; return 0;
 	case OPT_NO_QUERY: c->no_query = true; return 0;
+	case OPT_UPSTREAM: c->upstream = true; return 0;
 	case 'a':
 		if (parse_arch(arg, &c->arch) < 0)
 			argp_error(as, "bad --arch '%s' (x86_64 or aarch64)", arg);

@@ -51,6 +51,7 @@ struct stub_faults {
 	bool garbage_ok;
 	bool endless_ok;
 	bool lie_index;
+	bool no_index;
 	int refuse_errno;		/* errno=N; 0 = off */
 	unsigned int fail_cpu;		/* 1-based; 0 = off */
 	unsigned int stop_cpu;		/* 1-based; 0 = off */
@@ -70,6 +71,7 @@ struct stub_config {
 	unsigned int max_vcpus;
 	__u64 block_size;
 	bool no_query;
+	bool upstream;			/* --upstream: answer as upstream does */
 	bool vmm_vcpus_set;		/* --vmm-vcpus given */
 	bool vmm_vcpus[STUB_MAX_CPUS];
 	unsigned int missing_vcpu_ms;	/* ADD_CPU's wait for a vCPU the VMM lacks */
@@ -151,6 +153,13 @@ void stub_handle_frame(struct stub *st, const __u8 *req, __u8 *reply);
 int stub_parse_ulong(const char *s, unsigned long min, unsigned long max,
 		     unsigned long *out);
 const char *stub_type_name(__u32 type, char *buf, size_t len);
+
+/* upstream.c: --upstream's replies */
+bool stub_upstream_unknown(const struct stub *st, const struct upcall_msg_header *h);
+int stub_upstream_cpu(struct stub *st, bool add, const struct upcall_cpu_x86 *c,
+		      __u32 *index);
+/* -EEXIST for a window already there; 1 when the default checks decide. */
+int stub_upstream_mmio_add(struct stub_state *s, const struct upcall_mmio *m);
 
 /* state.c: the state file */
 int stub_state_write(struct stub *st);

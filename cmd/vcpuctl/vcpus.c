@@ -64,6 +64,13 @@ static void report_state(struct cli *cli, const struct vm_record *r)
 		r->st.ncpus == 1 ? "" : "s", list, r->e->max_vcpus,
 		r->e->in_inventory ? "" : " (no max_vcpu_count in an inventory)",
 		r->from_guest ? "as the guest reports" : "from the record");
+	cli_set(cli, "uncertain", json_id_array(r->st.uncertain, r->st.nuncertain));
+	if (!r->st.nuncertain)
+		return;
+	state_format_ids(r->st.uncertain, r->st.nuncertain, list, sizeof(list));
+	cli_say(cli, "uncertain: %s%s %s (a request failed without the guest saying how far it got; they may be online or not): check the guest, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+		x86 ? "APIC ID" : "CPU id", r->st.nuncertain == 1 ? "" : "s", list,
+		cli->vm ? cli->vm : r->e->label);
 }
 
 static int run_get(struct cli *cli, void *args)
@@ -140,6 +147,10 @@ static int run_set_count(struct cli *cli, void *args)
 		return cli_fail(cli, EXIT_USAGE, "VM %s: %u vCPUs is outside 1..%u (max_vcpu_count)",
 				cli->entry->label, a->count, cli->entry->max_vcpus);
 	rc = hp_begin(cli, &r, s, true, false);
+	if (!rc && r.st.nuncertain)
+		rc = cli_fail(cli, EXIT_USAGE,
+			      "VM %s: the record has uncertain vCPUs (see 'vcpuctl get'); check the guest, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
+			      r.e->label, cli->vm ? cli->vm : r.e->label);
 	if (!rc)
 		rc = set_count(cli, &r, s, a->count);
 	record_close(&r);
@@ -169,6 +180,7 @@ static int run_sync(struct cli *cli, void *args)
 	rc = record_open(cli, &r, true);
 	if (!rc) {
 		state_cpus_set(&r.st, a->ids, a->nids);
+		r.st.nuncertain = 0;
 		rc = record_save(&r, "");
 	}
 	if (!rc) {

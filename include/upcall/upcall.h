@@ -137,9 +137,16 @@ struct upcall_reply {
 	uint32_t msg_type;	/* echoed type */
 	uint32_t msg_size;	/* payload bytes after ret */
 	int32_t ret;		/* 0 or negative errno */
-	uint32_t cpu_index;	/* CPU requests: first not handled */
+	uint32_t cpu_index;	/* CPU requests: first not handled, or UPCALL_CPU_INDEX_UNKNOWN */
 	uint8_t payload[UPCALL_REPLY_PAYLOAD_MAX];	/* msg_size bytes valid */
 };
+
+/*
+ * cpu_index of a failed request of several CPUs whose reply carried no
+ * index (msg_size < 4): the guest did not say how far it got; the CPUs
+ * before the failing one may be done.  Comes with UPCALL_ERR_PARTIAL.
+ */
+#define UPCALL_CPU_INDEX_UNKNOWN UINT32_MAX
 
 struct upcall_cpu_request {
 	unsigned int count;			/* 1..255 */

@@ -35,8 +35,8 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-/* One connection: the hybrid vsock and service handshakes, one reply of @ret. */
-static void guest(int lfd, int32_t ret)
+/* One connection: the handshakes, one reply of @ret, @size payload bytes: @index. */
+static void guest_reply(int lfd, int32_t ret, uint32_t size, uint32_t index)
 {
 	uint8_t frame[UPCALL_FRAME_SIZE] = { 0 }, req[UPCALL_FRAME_SIZE];
 	int fd = accept(lfd, NULL, NULL);
@@ -50,8 +50,15 @@ static void guest(int lfd, int32_t ret)
 	if (write(fd, frame, sizeof(frame)) != sizeof(frame) || read_full(fd, req, sizeof(req)))
 		_exit(1);
 	memcpy(frame + 8, req + 8, 4);	/* echo the type */
+	put32(frame + 4, size);
 	put32(frame + 16, (uint32_t)ret);
+	put32(frame + 20, index);
 	_exit(write(fd, frame, sizeof(frame)) != sizeof(frame));
+}
+
+static void guest(int lfd, int32_t ret)
+{
+	guest_reply(lfd, ret, 0, 0);
 }
 
 /* A fresh listener on @sock, or -1. */
@@ -92,6 +99,61 @@ static enum upcall_status add_mem_replied(int32_t ret, char *msg, size_t len)
 	upcall_session_free(s);
 	waitpid(pid, &status, 0);
 	return st;
+}
+
+/* ADD_CPU of @n CPUs to a guest that replies @ret with @size bytes of @index. */
+static enum upcall_status add_cpu_replied(unsigned int n, int32_t ret, uint32_t size,
+					  uint32_t index, struct upcall_reply *r,
+					  char *msg, size_t len)
+{
+	struct upcall_cpu_request req = { .count = n, .apic_ver = 0x14 };
+	struct upcall_session *s;
+	struct upcall_target t;
+	enum upcall_status st;
+	int lfd = listen_on_sock(), status;
+	pid_t pid;
+
+	if (lfd < 0)
+		return UPCALL_ERR_SYSTEM;
+	for (unsigned int i = 0; i < n; i++)
+		req.apic_ids[i] = (uint8_t)(i + 1);
+	pid = fork();
+	if (pid == 0)
+		guest_reply(lfd, ret, size, index);
+	close(lfd);
+	if (upcall_target_parse(sock, 0, &t, msg, len) || !(s = upcall_session_new(&t)))
+		return UPCALL_ERR_SYSTEM;
+	upcall_session_set_arch(s, UPCALL_ARCH_X86_64);
+	st = upcall_add_cpu(s, &req, r);
+	snprintf(msg, len, "%s", upcall_errmsg(s));
+	upcall_session_free(s);
+	waitpid(pid, &status, 0);
+	return st;
+}
+
+/* Upstream fills apic_index in on success only: a failure's progress is unknown. */
+static void test_cpu_no_index(void)
+{
+	struct upcall_reply r;
+	char msg[UPCALL_ERRMSG_MAX];
+
+	is_int(add_cpu_replied(2, -5, 0, 0, &r, msg, sizeof(msg)), UPCALL_ERR_PARTIAL,
+	       "2 CPUs, -5 without an index: partial, not a refusal");
+	ok(r.cpu_index == UPCALL_CPU_INDEX_UNKNOWN, "cpu_index is UPCALL_CPU_INDEX_UNKNOWN: %u",
+	   r.cpu_index);
+	ok(strstr(msg, "-5 (Input/output error) to ADD_CPU of 2 CPUs without reporting how far it got"),
+	   "says the guest did not report its progress: %s", msg);
+	is_int(add_cpu_replied(2, -5, 0, 0, NULL, msg, sizeof(msg)), UPCALL_ERR_PARTIAL,
+	       "the same without a reply buffer");
+	is_int(add_cpu_replied(1, -5, 0, 0, &r, msg, sizeof(msg)), UPCALL_ERR_GUEST,
+	       "1 CPU, -5 without an index: a plain refusal (that CPU is not online)");
+	ok(r.cpu_index == 0, "cpu_index 0: %u", r.cpu_index);
+	is_int(add_cpu_replied(2, -22, 4, 0, &r, msg, sizeof(msg)), UPCALL_ERR_GUEST,
+	       "2 CPUs, -22 with index 0: refused before any CPU");
+	is_int(add_cpu_replied(2, -5, 4, 1, &r, msg, sizeof(msg)), UPCALL_ERR_PARTIAL,
+	       "2 CPUs, -5 with index 1: partial");
+	ok(r.cpu_index == 1, "cpu_index 1: %u", r.cpu_index);
+	is_int(add_cpu_replied(2, 0, 4, 2, &r, msg, sizeof(msg)), UPCALL_OK, "2 CPUs, 0, index 2: done");
 }
 
 /* A guest that takes the connection and never answers. */
@@ -268,7 +330,7 @@ int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
 
-	tap_plan(49);
+	tap_plan(59);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
@@ -292,6 +354,7 @@ int main(void)
 	ok(strstr(msg, "-1 (unknown request) to ADD_MEM: the guest does not serve this request"),
 	   "an upstream guest's -1 is an unknown request, not EPERM: %s", msg);
 	ok(strstr(msg, "extension"), "and memory is an extension: %s", msg);
+	test_cpu_no_index();
 	test_cancel_fd();
 	test_bad_targets();
 	test_setters();
