@@ -268,13 +268,6 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	state_uncertain_del(&r->st, c->ids, c->done);
 	if ((rc = record_save(r, "")))
 		return rc;
-	/* Only a guess without the guest's own list: said as one. */
-	if (c->st == UPCALL_ERR_GUEST && c->add && rp.ret == -EINVAL && !r->from_guest && !made) {
-		cli_set(cli, "status", json_text(upcall_status_name(c->st)));
-		return cli_fail(cli, EXIT_REFUSED,
-				"%s; if it is the first, the record of VM %s is out of date: check the guest's online CPUs, then run 'vcpuctl --vm %s sync --apic-ids LIST'",
-				upcall_errmsg(s), r->e->label, cli->vm ? cli->vm : r->e->label);
-	}
 	if (made && c->st != UPCALL_OK)
 		return vmm_not_taken(cli, s, c, made_ids, made);
 	return cli_finish(cli, c->st);

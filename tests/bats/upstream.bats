@@ -59,15 +59,16 @@ uctl() { "$UPCALLCTL" --config "$INV" --vm web1 "$@"; }
 	refute_output --partial uncertain
 }
 
-@test "upstream: -22 for no spare possible CPU, the boot CPU, an offline or online CPU; a stale record only as one guess" {
+@test "upstream: -22 for no spare possible CPU, the boot CPU, an offline or online CPU; no record called out of date on a guess" {
 	# the VMM allows 4, the guest was booted with 2 possible CPUs
 	write_inventory "boot_vcpu_count: 2" "max_vcpu_count: 4"
 	start_stub --upstream --boot-vcpus 2 --max-vcpus 2
 	run uctl cpu add 1 --apic-ids 2
 	assert_failure 1
 	assert_output --partial "guest replied -22 (Invalid argument) to ADD_CPU"
-	# a guess is said as one (the record cannot know which cause it is)
-	assert_output --partial "no possible CPU is left; if it is the first, the record"
+	# both causes named; the record cannot know which, so it is not blamed
+	assert_output --partial "an APIC ID is already online, or (upstream guest) no possible CPU is left"
+	refute_output --partial "out of date"
 	run uctl cpu add 1 --apic-ids 1
 	assert_failure 1
 	assert_output --partial "-22 (Invalid argument) to ADD_CPU"

@@ -160,12 +160,12 @@ teardown() { stop_stub; }
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 
-@test "vcpuctl: a refusal a stale record may explain says so as one cause of two, and sync repairs it" {
+@test "vcpuctl: a -22 a stale record may explain names both causes, calls no record out of date, and sync repairs it" {
 	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
 	start_stub --no-query --boot-vcpus 2 --max-vcpus 8
 	run vcpu set-count 2
 	assert_failure 1
-	assert_output "vcpuctl: guest replied -22 (Invalid argument) to ADD_CPU: an APIC ID is already online, or (upstream guest) no possible CPU is left; if it is the first, the record of VM web1 is out of date: check the guest's online CPUs, then run 'vcpuctl --vm web1 sync --apic-ids LIST'"
+	assert_output "vcpuctl: guest replied -22 (Invalid argument) to ADD_CPU: an APIC ID is already online, or (upstream guest) no possible CPU is left"
 	run vcpu sync --apic-ids 0,1
 	assert_success
 	run vcpu set-count 3
