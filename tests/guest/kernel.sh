@@ -24,8 +24,7 @@ amd64) pkgs="linux-image-$abi" ;;
 esac
 
 dir=$cache/linux-image-$abi
-if [ ! -f "$dir/.done" ]; then
-	mkdir -p "$cache"
+fetch() {
 	tmp=$(mktemp -d "$cache/fetch.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	# apt-get download writes into the current directory.
@@ -45,5 +44,17 @@ if [ ! -f "$dir/.done" ]; then
 		ln -sfn "/usr/lib/$kbuild" "$dir/usr/lib/$kbuild"
 	done
 	touch "$dir/.done"
+}
+
+if [ ! -f "$dir/.done" ]; then
+	mkdir -p "$cache"
+	# One fetch at a time: a run that started meanwhile waits for it (the
+	# image is about 70 MB), then finds the directory done.
+	exec 9>"$cache/.fetch.lock"
+	flock -w 900 9 || { echo "kernel.sh: $cache is locked by another fetch" >&2; exit 1; }
+	if [ ! -f "$dir/.done" ]; then
+		fetch
+	fi
+	exec 9>&-
 fi
 echo "$dir"
