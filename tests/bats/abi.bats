@@ -35,13 +35,15 @@ script_syms() {
 }
 
 @test "abi: a program that calls an internal function does not link against libupcall.a" {
-	local src=$BATS_TEST_TMPDIR/internal.c
+	local src=$BATS_TEST_TMPDIR/internal.c san=()
+	# a sanitizer build's archive needs the sanitizer runtimes to link
+	[[ $B == *-san ]] && san=(-fsanitize=address,undefined)
 	cat >"$src" <<-'EOF'
 	#include <stddef.h>
 	int upcall_send_all(int fd, const void *buf, size_t len, void *s);
 	int main(void) { return upcall_send_all(-1, NULL, 0, NULL); }
 	EOF
-	run cc -o "$BATS_TEST_TMPDIR/internal" "$src" "$B/libupcall.a"
+	run cc "${san[@]}" -o "$BATS_TEST_TMPDIR/internal" "$src" "$B/libupcall.a"
 	assert_failure
 	assert_output --partial 'undefined reference to `upcall_send_all'"'"
 	# The same program against the public API links.
@@ -49,6 +51,6 @@ script_syms() {
 	#include <upcall/upcall.h>
 	int main(void) { return upcall_version() == NULL; }
 	EOF
-	run cc -I"$TOP/include" -o "$BATS_TEST_TMPDIR/public" "$src" "$B/libupcall.a"
+	run cc "${san[@]}" -I"$TOP/include" -o "$BATS_TEST_TMPDIR/public" "$src" "$B/libupcall.a"
 	assert_success
 }
