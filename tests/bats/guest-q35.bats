@@ -87,6 +87,22 @@ setup() {
 	assert_output '0'
 }
 
+@test "guest: with two CPUs online, deleting only the boot CPU is refused with EINVAL" {
+	run gctl cpu add 1 --apic-ids 1
+	assert_success
+	# not every CPU would go: only the boot-CPU rule refuses this
+	run gctl cpu del 1 --apic-ids 0
+	assert_failure 1
+	assert_output --partial 'guest replied -22 (Invalid argument) to DEL_CPU'
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0-1'
+	run gctl cpu del 1 --apic-ids 1
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+	assert_guest_kernel_clean
+}
+
 @test "guest: an APIC ID no CPU has is refused with ENODEV; the last CPU stays" {
 	run gctl cpu add 1 --apic-ids 9
 	assert_failure 1
