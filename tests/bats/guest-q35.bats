@@ -355,6 +355,31 @@ setup() {
 	assert_success
 }
 
+# What a native AF_VSOCK client does, as the host side would over
+# vhost-vsock; the module serves the guest's own loopback (CID 1) when
+# loaded with allow_local=1, as this guest's init does.
+@test "guest: upcallctl reaches the module over native vsock (vsock:1 inside the guest)" {
+	run guest_sh test -x /bin/upcallctl
+	[ "$status" -eq 0 ] || skip "upcallctl is not a static binary (STATIC=0): it cannot run in the guest"
+	local uc='UPCALL_STATE_DIR=/tmp/upcall upcallctl --vm vsock:1 --timeout 30'
+	run guest_sh "$uc ping"
+	assert_success
+	assert_output --regexp '^vsock:1:219: device manager answered in [0-9]+\.[0-9]{3} ms$'
+	run guest_sh "$uc cpu add 1 --apic-ids 2"
+	assert_success
+	assert_output 'added 1 vCPU (APIC ID 2)'
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0,2'
+	run guest_sh "$uc cpu del 1 --apic-ids 2"
+	assert_success
+	run guest_sh cat /sys/devices/system/cpu/online
+	assert_output '0'
+	# a port nobody listens on is unreachable, not a hang
+	run guest_sh "$uc --port 220 ping"
+	assert_failure 69
+	assert_output --partial 'has no listener in the guest'
+}
+
 @test "guest: by default only the host (CID 2) is served, a local peer is refused" {
 	run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko'
 	assert_success

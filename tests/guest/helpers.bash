@@ -109,6 +109,11 @@ guest_build() {
 		name=upcall-$(basename "$src" .c)
 		"${GUEST_CC:-gcc}" -static -O2 -Wall -Wextra -Werror -o "$work/bin/$name" "$src" || return 1
 	done
+	# A static upcallctl runs in an x86_64 guest as well, where it reaches
+	# the module over native vsock (vsock:1).
+	if [ -z "${GUEST_CC:-}" ] && ! readelf -l "$UPCALLCTL" | grep -q INTERP; then
+		cp "$UPCALLCTL" "$work/bin/upcallctl"
+	fi
 	export GUEST_KO=$work/guest-driver/upcall_guest.ko
 	"$GUEST_SRC/mkinitramfs.sh" "$work/initrd.gz" "$KIMG/lib/modules/$GUEST_ABI" \
 		"$GUEST_KO" "$work/bin" "$@"
