@@ -303,14 +303,16 @@ setup() {
 }
 
 @test "guest: the service byte is awaited 10 s; an unknown one closes at once" {
+	# at once: not after the 10 s wait
 	run graw service 0x78
 	assert_success
-	[ "${output%.*}" -le 1 ] || fail "unknown service byte: closed after $output s"
+	[ "${output%.*}" -lt 8 ] || fail "unknown service byte: closed after $output s"
 
+	# after the wait, and not never (upcall-raw.py gives up at 30 s)
 	run graw silent
 	assert_success
-	[ "${output%.*}" -ge 9 ] && [ "${output%.*}" -le 13 ] ||
-		fail "no service byte: closed after $output s"
+	[ "${output%.*}" -ge 9 ] || fail "no service byte: closed after $output s"
+	[ "${output%.*}" -lt 30 ] || fail "no service byte: still open after $output s"
 }
 
 @test "guest: thousands of malformed frames and cut connections, then still serving" {
@@ -338,12 +340,18 @@ setup() {
 }
 
 @test "guest: rmmod with connections open, then insmod, five times over" {
-	local i
+	local i ready=$BATS_TEST_TMPDIR/ready
 	for i in 1 2 3 4 5; do
 		# One connection mid-session, one that never sent its service byte.
-		graw silent >/dev/null 2>&1 3>&- &
-		graw query-cpus >/dev/null 2>&1 3>&- &
-		sleep 0.3
+		rm -f "$ready".*
+		graw --ready "$ready.silent" silent >/dev/null 2>&1 3>&- &
+		graw --ready "$ready.hold" hold >/dev/null 2>&1 3>&- &
+		for _ in $(seq 300); do
+			[ -e "$ready.silent" ] && [ -e "$ready.hold" ] && break
+			sleep 0.1
+		done
+		assert [ -e "$ready.silent" ]
+		assert [ -e "$ready.hold" ]
 		run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko allow_local=1'
 		assert_success
 	done

@@ -10,6 +10,10 @@ timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
   upcall-raw.py --vm SOCK service BYTE        send one service byte; print the
                                               seconds until the guest closes
   upcall-raw.py --vm SOCK silent              send nothing; same timing
+  upcall-raw.py --vm SOCK hold                the whole handshake, then no
+                                              request; same timing
+  --ready FILE (before the command): create FILE once connected (silent:
+  the VMM's OK; hold, service: the handshake done)
   upcall-raw.py --vm SOCK fuzz [--count N] [--seed S]
       Malformed frames of every kind; every reply must be a well-formed
       refusal.  Prints a summary; exits 1 on any unexpected reply.
@@ -110,7 +114,9 @@ def cmd_arm64_cpu(args):
     print("ret %d cpu_id %s" % (ret, struct.unpack_from("<I", payload)[0] if size else "-"))
 
 
-def time_to_close(conn):
+def time_to_close(conn, ready=None):
+    if ready:
+        open(ready, "w").close()
     t0 = time.monotonic()
     try:
         while conn.s.recv(4096):
@@ -121,11 +127,15 @@ def time_to_close(conn):
 
 
 def cmd_service(args):
-    time_to_close(Conn(args.vm, service=bytes([int(args.byte, 0)])))
+    time_to_close(Conn(args.vm, service=bytes([int(args.byte, 0)])), args.ready)
 
 
 def cmd_silent(args):
-    time_to_close(Conn(args.vm, service=None))
+    time_to_close(Conn(args.vm, service=None), args.ready)
+
+
+def cmd_hold(args):
+    time_to_close(Conn(args.vm), args.ready)
 
 
 class Fuzzer:
@@ -297,10 +307,12 @@ def cmd_fuzz(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--vm", required=True, help="hybrid vsock Unix socket")
+    p.add_argument("--ready", help="file to create once connected")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("query-cpus")
     sub.add_parser("query-mem")
     sub.add_parser("silent")
+    sub.add_parser("hold")
     c = sub.add_parser("arm64-cpu")
     c.add_argument("op", choices=("add", "del"))
     c.add_argument("count", type=int)
@@ -310,7 +322,7 @@ def main():
     f.add_argument("--count", type=int, default=2000)
     f.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     args = p.parse_args()
-    return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent,
+    return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent, "hold": cmd_hold,
             "arm64-cpu": cmd_arm64_cpu,
             "service": cmd_service, "fuzz": cmd_fuzz}[args.cmd](args) or 0
 
