@@ -302,6 +302,25 @@ static enum upcall_status hybrid_handshake(struct upcall_session *s,
 			   s->target.port, line, s->target.path);
 }
 
+/*
+ * A guest's own module (CID 1, loaded with allow_local=1) serves a local
+ * peer only from a source port below 1024, which takes
+ * CAP_NET_BIND_SERVICE: bind one when we may, from a varying start, since
+ * a port just closed may still be in use on the module's side.  Without
+ * the capability the connection goes out unbound, and the module refuses it.
+ */
+static void bind_privileged_port(int fd)
+{
+	struct sockaddr_vm svm = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
+	unsigned int start = (unsigned int)(upcall_now_ns() / 1000) % 512;
+
+	for (unsigned int i = 0; i < 512; i++) {
+		svm.svm_port = 512 + (start + i) % 512;
+		if (bind(fd, (struct sockaddr *)&svm, sizeof(svm)) == 0 || errno != EADDRINUSE)
+			return;
+	}
+}
+
 static enum upcall_status open_vsock(struct upcall_session *s,
 				     uint64_t deadline_ns)
 {
@@ -322,6 +341,8 @@ static enum upcall_status open_vsock(struct upcall_session *s,
 	if (s->fd < 0)
 		return upcall_fail(s, UPCALL_ERR_SYSTEM, "socket(AF_VSOCK) failed: %s",
 				   strerror(errno));
+	if (s->target.cid == VMADDR_CID_LOCAL)
+		bind_privileged_port(s->fd);
 	/* vsock gives up on a connect after 2 s of its own unless told otherwise */
 	ms = remaining_ms(deadline_ns);
 	tv.tv_sec = ms / 1000;
