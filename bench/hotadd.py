@@ -46,7 +46,10 @@ drift of the machine's speed weighs on all alike.  Also measured: the
 same vCPU again through upcall (QEMU has it, the guest had it),
 'upcallctl ping' (the way into the guest alone), and the whole upcall
 side in one command (the tool makes the vCPU over its own QMP
-connection, from the inventory).
+connection, from the inventory); after each of those the ACPI guest's
+QEMU gets one more vCPU too, untimed, so that both QEMUs always have as
+many vCPUs.  QEMU keeps every DIMM of the upcall guest, the ACPI guest's
+only one at a time.
 
 Where the time goes in the guests: kprobes (ftrace, armed during the
 timed runs) on the module's request handlers, the SCI handler, the sysfs
@@ -351,6 +354,22 @@ class Bench:
                 "cpu_acpi_notify": don - sci,
                 "cpu_acpi_notify_gp": spans(ev, "gp", "gp_r", sci, don)}
 
+    # Untimed: one more vCPU in the ACPI guest's QEMU, which its ACPI makes
+    # present (and leaves offline), so that both QEMUs always have as many
+    # vCPUs as each other: the one-command rounds make a vCPU only in the
+    # upcall guest's, and QEMU's own work grows with its vCPUs (a DIMM's
+    # QMP commands took 3 ms with 1 vCPU and 6 ms with 21).
+    def acpi_vcpu_untimed(self):
+        slots = self.acpi.cpu_slots()
+        free = sorted(a for a, s in slots.items() if "qom-path" not in s)
+        if not free:
+            fail("no vCPU left to hot-add in the ACPI guest (raise maxcpus)")
+        n = len(slots) - len(free)
+        self.acpi.qmp.cmd("device_add", driver=slots[free[0]]["type"],
+                          id="bench-cpu%d" % free[0], **slots[free[0]]["props"])
+        self.acpi.sh("i=0; while [ ! -e /sys/devices/system/cpu/cpu%d ]; do "
+                     "[ $((i += 1)) -lt 1000 ] || exit 1; sleep 0.05; done" % n)
+
     def new_dimm(self, guest):
         """object-add and device_add of a 256 MiB DIMM; its id."""
         self.dimm_no += 1
@@ -438,6 +457,7 @@ class Bench:
             self.record(acpi)
             self.record({"cpu_ratio": up["cpu_upcall"] / acpi["cpu_acpi"]})
             self.record(self.cpu_one_command(3 + 2 * i))
+            self.acpi_vcpu_untimed()
             self.record(self.cpu_again())
             self.record(self.ping())
         for i in range(rounds):
