@@ -22,18 +22,7 @@ load '../guest/helpers'
 setup_file() {
 	guest_require || return 0
 	guest_build $Q35_MODS
-	local khz tsc=
-	khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
-	[ -z "$khz" ] || tsc="tsc=reliable tsc_early_khz=$khz"
-	mkdir -p "$BATS_FILE_TMPDIR/vm"
-	export QMP_SOCK=$BATS_FILE_TMPDIR/vm/qmp.sock
-	guest_boot "console=ttyS0 acpi=off possible_cpus=4 $tsc upcall_mux=virtio" \
-		-M q35 -cpu qemu64 -smp 1,maxcpus=4 -m 512M,slots=4,maxmem=4G \
-		-qmp "unix:$QMP_SOCK,server=on,wait=off" \
-		-serial "file:$BATS_FILE_TMPDIR/console.log" \
-		-device virtio-serial-pci,id=vser \
-		-chardev "socket,id=mux,path=$BATS_FILE_TMPDIR/vm/mux.sock,server=on,wait=off" \
-		-device virtserialport,bus=vser.0,chardev=mux,name=upcall.mux
+	guest_boot_acpi_free 4
 }
 
 teardown_file() {
@@ -42,10 +31,6 @@ teardown_file() {
 
 setup() {
 	guest_setup
-}
-
-qmp() {
-	timeout --kill-after=5 60 python3 "$GUEST_SRC/qmp.py" "$QMP_SOCK" "$@"
 }
 
 cpus() {

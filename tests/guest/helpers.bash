@@ -153,6 +153,29 @@ guest_boot() {
 	return 1
 }
 
+# guest_boot_acpi_free NCPUS: q35 as a VMM that hot-adds over QMP boots
+# it (-smp 1,maxcpus=NCPUS, QMP on $QMP_SOCK), the guest with acpi=off
+# possible_cpus=NCPUS; acpi=off leaves no HPET or PM timer, so
+# tsc=reliable and the host's TSC rate keep guest time right.
+guest_boot_acpi_free() {
+	local khz tsc=
+	khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+	[ -z "$khz" ] || tsc="tsc=reliable tsc_early_khz=$khz"
+	mkdir -p "$BATS_FILE_TMPDIR/vm"
+	export QMP_SOCK=$BATS_FILE_TMPDIR/vm/qmp.sock
+	guest_boot "console=ttyS0 acpi=off possible_cpus=$1 $tsc upcall_mux=virtio" \
+		-M q35 -cpu qemu64 -smp "1,maxcpus=$1" -m 512M,slots=4,maxmem=4G \
+		-qmp "unix:$QMP_SOCK,server=on,wait=off" \
+		-serial "file:$BATS_FILE_TMPDIR/console.log" \
+		-device virtio-serial-pci,id=vser \
+		-chardev "socket,id=mux,path=$BATS_FILE_TMPDIR/vm/mux.sock,server=on,wait=off" \
+		-device virtserialport,bus=vser.0,chardev=mux,name=upcall.mux
+}
+
+qmp() {
+	timeout --kill-after=5 60 python3 "$GUEST_SRC/qmp.py" "$QMP_SOCK" "$@"
+}
+
 guest_shutdown() {
 	local f
 	[ -n "${GDIR:-}" ] || return 0
