@@ -18,16 +18,7 @@ load '../guest/helpers'
 setup_file() {
 	guest_require || return 0
 	guest_build $Q35_MODS
-	local khz tsc=
-	khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
-	[ -z "$khz" ] || tsc="tsc=reliable tsc_early_khz=$khz"
-	guest_boot "console=ttyS0 acpi=off possible_cpus=4 $tsc upcall_mux=virtio" \
-		-M q35 -cpu qemu64 -smp 1,maxcpus=4 -m 512M,slots=4,maxmem=4G \
-		-qmp "unix:$BATS_FILE_TMPDIR/vm/qmp.sock,server=on,wait=off" \
-		-serial "file:$BATS_FILE_TMPDIR/console.log" \
-		-device virtio-serial-pci,id=vser \
-		-chardev "socket,id=mux,path=$BATS_FILE_TMPDIR/vm/mux.sock,server=on,wait=off" \
-		-device virtserialport,bus=vser.0,chardev=mux,name=upcall.mux
+	guest_boot_acpi_free 4
 	INV=$BATS_FILE_TMPDIR/vms.yaml
 	cat >"$INV" <<-EOF
 	vms:
@@ -61,13 +52,13 @@ record() {
 # What QEMU itself has, asked apart from the tools: its vCPUs' core ids
 # (APIC IDs here), "0 1 2", and its DIMMs, "ID@BASE+SIZE ...".
 qemu_vcpus() {
-	python3 "$GUEST_SRC/qmp.py" "$GDIR/qmp.sock" query-hotpluggable-cpus | python3 -c '
+	qmp query-hotpluggable-cpus | python3 -c '
 import json, sys
 print(" ".join(str(c) for c in sorted(s["props"]["core-id"] for s in json.load(sys.stdin) if "qom-path" in s)))'
 }
 
 qemu_dimms() {
-	python3 "$GUEST_SRC/qmp.py" "$GDIR/qmp.sock" query-memory-devices | python3 -c '
+	qmp query-memory-devices | python3 -c '
 import json, sys
 print(" ".join("%s@%#x+%#x" % (d["data"].get("id"), d["data"]["addr"], d["data"]["size"]) for d in json.load(sys.stdin)))'
 }
