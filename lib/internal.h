@@ -28,6 +28,49 @@ static inline uint64_t upcall_get_le64(const uint8_t *p)
 	return le64toh(v);
 }
 
+/*
+ * Where an operation stands (async.c).  Each step does its I/O without
+ * blocking and says what it waits for; the blocking calls poll for that.
+ */
+enum upcall_step {
+	UPCALL_STEP_IDLE,
+	UPCALL_STEP_CONNECT,		/* vsock connect() in progress: POLLOUT */
+	UPCALL_STEP_CONNECT_RETRY,	/* Unix listen backlog full: retry at retry_ns */
+	UPCALL_STEP_HYBRID_SEND,	/* "CONNECT <port>\n" */
+	UPCALL_STEP_HYBRID_RECV,	/* "OK <n>\n", byte by byte */
+	UPCALL_STEP_SERVICE_SEND,	/* the service byte */
+	UPCALL_STEP_SERVICE_RECV,	/* the guest's CONNECT frame */
+	UPCALL_STEP_REQ_SEND,
+	UPCALL_STEP_REQ_RECV,
+};
+
+struct upcall_session;
+
+/* One request, built by a typed call, sent once the session is connected. */
+struct upcall_request {
+	uint8_t frame[UPCALL_FRAME_SIZE];
+	uint32_t type;
+	unsigned int cpu_count;		/* CPUs the reply's index counts, or 0 */
+	unsigned int req_count;		/* CPUs asked for (CPU requests) */
+	struct upcall_reply *reply;	/* NULL: the session's own */
+	/* Turns the reply's status into the call's (decode a list, ...). */
+	enum upcall_status (*finish)(struct upcall_session *s,
+				     enum upcall_status st);
+	void *out;			/* the caller's result for @finish */
+};
+
+struct upcall_op {
+	enum upcall_step step;
+	bool has_request;		/* after connecting, send @req */
+	uint64_t start_ns, deadline_ns, retry_ns;
+	char what[UPCALL_PATH_MAX + 64];	/* "sending ADD_CPU": for errors */
+	uint8_t io[UPCALL_FRAME_SIZE];	/* bytes of the current step */
+	size_t len, done;
+	struct upcall_request req;
+	struct upcall_reply reply;	/* when the caller gave none */
+	enum upcall_status result;	/* of the last operation */
+};
+
 struct upcall_session {
 	struct upcall_target target;
 	enum upcall_arch arch;
@@ -39,6 +82,8 @@ struct upcall_session {
 	upcall_frame_fn hook;
 	void *hook_data;
 	int cancel_fd;		/* readable: give up; -1: none */
+	bool nonblocking;	/* calls start operations; process() runs them */
+	struct upcall_op op;
 	struct {
 		uint64_t requests, connects, last_connect_ns, last_rtt_ns;
 	} stats;
@@ -54,16 +99,32 @@ enum upcall_status upcall_fail(struct upcall_session *s, enum upcall_status st,
 	__attribute__((format(printf, 3, 4)));
 uint64_t upcall_now_ns(void);
 
-/* transport.c: bounded by @deadline_ns (CLOCK_MONOTONIC) */
-enum upcall_status upcall_transport_open(struct upcall_session *s,
-					 uint64_t deadline_ns);
-enum upcall_status upcall_send_all(struct upcall_session *s, const void *buf,
-				   size_t len, uint64_t deadline_ns,
-				   const char *what);
-/* Reads exactly @len bytes; *@got says how many arrived before a failure. */
-enum upcall_status upcall_recv_all(struct upcall_session *s, void *buf,
-				   size_t len, size_t *got, uint64_t deadline_ns,
-				   const char *what);
+/* session.c: the status of a decoded reply (refused, partial, ok). */
+enum upcall_status upcall_reply_status(struct upcall_session *s,
+				       const struct upcall_reply *r,
+				       const char *name, unsigned int cpu_count);
+
+/*
+ * async.c: the protocol steps.  upcall_start_connect() opens the
+ * connection (and sends @req once connected, if not NULL);
+ * upcall_start_request() sends @req on the open connection.  Both return
+ * UPCALL_IN_PROGRESS or the operation's final status; upcall_run() then
+ * waits for it in blocking mode.
+ */
+enum upcall_status upcall_start_connect(struct upcall_session *s,
+					const struct upcall_request *req);
+enum upcall_status upcall_start_request(struct upcall_session *s,
+					const struct upcall_request *req);
+enum upcall_status upcall_run(struct upcall_session *s, enum upcall_status st);
+/* Abandon the operation in progress, if any (the connection is closed). */
+void upcall_op_abort(struct upcall_session *s);
+
+/* transport.c */
+/* Why connect(2) failed with @err, as a status and message. */
+enum upcall_status upcall_connect_failed(struct upcall_session *s, int err,
+					 const char *where);
+/* Bind a source port below 1024 when we may (a guest's own module wants it). */
+void upcall_bind_privileged_port(int fd);
 /*
  * poll() @fd (-1: none) for @events for up to @ms, watching the caller's
  * cancel descriptor too.  Returns 1 ready, 0 not (time up or a signal),

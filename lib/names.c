@@ -112,6 +112,7 @@ const char *upcall_status_name(enum upcall_status st)
 	case UPCALL_ERR_PROTOCOL: return "protocol";
 	case UPCALL_ERR_SYSTEM: return "system";
 	case UPCALL_ERR_CANCELLED: return "cancelled";
+	case UPCALL_IN_PROGRESS: return "in progress";
 	}
 	return "unknown";
 }

@@ -164,64 +164,19 @@ bool upcall_is_connected(const struct upcall_session *s)
 UPCALL_EXPORT
 void upcall_disconnect(struct upcall_session *s)
 {
+	if (s->op.step != UPCALL_STEP_IDLE) {
+		s->op.result = upcall_fail(s, UPCALL_ERR_CANCELLED, "interrupted %s",
+					   s->op.what);
+		upcall_op_abort(s);
+	}
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
 }
 
-static void observe(struct upcall_session *s, bool tx, const uint8_t *frame)
-{
-	if (s->hook)
-		s->hook(s->hook_data, tx, frame, UPCALL_FRAME_SIZE);
-}
-
-/* 'd', then the guest's CONNECT frame. */
-static enum upcall_status service_handshake(struct upcall_session *s,
-					    uint64_t deadline_ns)
-{
-	const uint8_t service = UPCALL_SERVICE_DEVMGR;
-	uint8_t frame[UPCALL_FRAME_SIZE];
-	enum upcall_status st;
-	size_t got;
-
-	st = upcall_send_all(s, &service, 1, deadline_ns,
-			     "sending the service byte");
-	if (st)
-		return st;
-	st = upcall_recv_all(s, frame, sizeof(frame), &got, deadline_ns,
-			     "waiting for the guest's CONNECT frame");
-	s->retryable = st == UPCALL_ERR_UNREACHABLE && got == 0;
-	if (s->retryable)
-		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
-				   "guest closed the connection after the service byte (does it serve the device manager?)");
-	if (st == UPCALL_ERR_UNREACHABLE)
-		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
-				   "guest closed the connection after %zu of %d bytes of its CONNECT frame",
-				   got, UPCALL_FRAME_SIZE);
-	if (st)
-		return st;
-	observe(s, false, frame);
-	return upcall_check_connect_frame(frame, s->errmsg, sizeof(s->errmsg));
-}
-
 static enum upcall_status connect_once(struct upcall_session *s)
 {
-	uint64_t start = upcall_now_ns();
-	uint64_t deadline = start + (uint64_t)s->timeout_ms * 1000000u;
-	enum upcall_status st;
-
-	s->retryable = false;
-	st = upcall_transport_open(s, deadline);
-	if (!st)
-		st = service_handshake(s, deadline);
-	if (st) {
-		upcall_disconnect(s);
-		return st;
-	}
-	s->stats.connects++;
-	s->stats.last_connect_ns = upcall_now_ns() - start;
-	s->errmsg[0] = '\0';
-	return UPCALL_OK;
+	return upcall_run(s, upcall_start_connect(s, NULL));
 }
 
 /*
@@ -268,14 +223,26 @@ static enum upcall_status connect_waiting(struct upcall_session *s)
 	return st;
 }
 
+/* Connected and idle, or ready to connect anew; the guest may have hung up. */
+static enum upcall_status check_idle(struct upcall_session *s)
+{
+	if (s->op.step != UPCALL_STEP_IDLE)
+		return upcall_fail(s, UPCALL_ERR_INVALID,
+				   "another operation is in progress (%s)", s->op.what);
+	if (s->fd >= 0 && upcall_transport_stale(s))
+		upcall_disconnect(s);	/* the guest hung up while we were idle */
+	return UPCALL_OK;
+}
+
 UPCALL_EXPORT
 enum upcall_status upcall_connect(struct upcall_session *s)
 {
-	if (s->fd >= 0) {
-		if (!upcall_transport_stale(s))
-			return UPCALL_OK;
-		upcall_disconnect(s);	/* the guest hung up while we were idle */
-	}
+	enum upcall_status st = check_idle(s);
+
+	if (st || s->fd >= 0)
+		return st;
+	if (s->nonblocking)
+		return upcall_start_connect(s, NULL);
 	return s->wait_ms ? connect_waiting(s) : connect_once(s);
 }
 
@@ -303,63 +270,50 @@ static enum upcall_status guest_refused(struct upcall_session *s,
 			   name, after, meaning ? ": " : "", meaning ? meaning : "");
 }
 
-/* Send one frame and read its reply; drop the connection if it desyncs. */
-static enum upcall_status transact(struct upcall_session *s,
-				   const uint8_t *frame, uint32_t type,
-				   unsigned int cpu_count,
-				   struct upcall_reply *reply)
+enum upcall_status upcall_reply_status(struct upcall_session *s,
+				       const struct upcall_reply *r,
+				       const char *name, unsigned int cpu_count)
 {
-	uint8_t in[UPCALL_FRAME_SIZE];
-	struct upcall_reply local;
-	uint64_t start, deadline;
-	enum upcall_status st;
-	char name[32], what[80];
-	size_t got;
+	if (r->ret != 0)
+		return guest_refused(s, r, name, cpu_count);
+	if (cpu_count && r->cpu_index < cpu_count)
+		return upcall_fail(s, UPCALL_ERR_PARTIAL,
+				   "guest handled %" PRIu32 " of %u CPUs of %s without an error",
+				   r->cpu_index, cpu_count, name);
+	s->errmsg[0] = '\0';
+	return UPCALL_OK;
+}
 
-	if (!reply)
-		reply = &local;
+/*
+ * Send one request and read its reply; a connection that desyncs is
+ * dropped.  In non-blocking mode this only starts it (connecting first if
+ * need be): upcall_session_process() goes on from there.
+ */
+static enum upcall_status submit(struct upcall_session *s,
+				 const struct upcall_request *req)
+{
+	enum upcall_status st = check_idle(s);
+
+	if (st)
+		return st;
+	if (s->nonblocking)
+		return s->fd >= 0 ? upcall_start_request(s, req) :
+				    upcall_start_connect(s, req);
 	st = upcall_connect(s);
 	if (st)
 		return st;
+	return upcall_run(s, upcall_start_request(s, req));
+}
 
-	upcall_msg_type_name(type, name, sizeof(name));
-	start = upcall_now_ns();
-	deadline = start + (uint64_t)s->timeout_ms * 1000000u;
-	observe(s, true, frame);
-	snprintf(what, sizeof(what), "sending %s", name);
-	st = upcall_send_all(s, frame, UPCALL_FRAME_SIZE, deadline, what);
-	if (st)
-		goto drop;
-	snprintf(what, sizeof(what), "waiting for the reply to %s", name);
-	st = upcall_recv_all(s, in, sizeof(in), &got, deadline, what);
-	if (st == UPCALL_ERR_UNREACHABLE && got == 0)
-		st = upcall_fail(s, st, "guest closed the connection instead of replying to %s",
-				 name);
-	else if (st == UPCALL_ERR_UNREACHABLE)
-		st = upcall_fail(s, UPCALL_ERR_PROTOCOL,
-				 "short reply to %s: connection closed after %zu of %d bytes",
-				 name, got, UPCALL_FRAME_SIZE);
-	if (st)
-		goto drop;
-	s->stats.last_rtt_ns = upcall_now_ns() - start;
-	s->stats.requests++;
-	observe(s, false, in);
-
-	st = upcall_decode_reply(in, type, cpu_count, reply, s->errmsg,
-				 sizeof(s->errmsg));
-	if (st)
-		goto drop;
-	if (reply->ret != 0)
-		return guest_refused(s, reply, name, cpu_count);
-	if (cpu_count && reply->cpu_index < cpu_count)
-		return upcall_fail(s, UPCALL_ERR_PARTIAL,
-				   "guest handled %" PRIu32 " of %u CPUs of %s without an error",
-				   reply->cpu_index, cpu_count, name);
-	s->errmsg[0] = '\0';
-	return UPCALL_OK;
-drop:
-	upcall_disconnect(s);
-	return st;
+/* A request of @type whose frame the caller encodes. */
+static void request_init(struct upcall_request *req, uint32_t type,
+			 struct upcall_reply *reply)
+{
+	req->type = type;
+	req->cpu_count = req->req_count = 0;
+	req->reply = reply;
+	req->finish = NULL;
+	req->out = NULL;
 }
 
 static unsigned int cpu_reply_count(const struct upcall_session *s,
@@ -374,37 +328,38 @@ static unsigned int cpu_reply_count(const struct upcall_session *s,
  * only) to a request of several CPUs: those before the failing one may be
  * done.  A single CPU's refusal stays a refusal: that CPU is not done.
  */
-static enum upcall_status progress_unknown(struct upcall_session *s,
-					   struct upcall_reply *r, unsigned int count)
+static enum upcall_status cpu_finish(struct upcall_session *s, enum upcall_status st)
 {
+	const struct upcall_request *req = &s->op.req;
+	struct upcall_reply *r = req->reply ? req->reply : &s->op.reply;
 	char name[32];
 
+	if (st != UPCALL_ERR_GUEST || req->req_count <= 1 ||
+	    r->msg_size >= sizeof(struct upcall_cpu_reply))
+		return st;
 	r->cpu_index = UPCALL_CPU_INDEX_UNKNOWN;
 	upcall_msg_type_name(r->msg_type, name, sizeof(name));
 	return upcall_fail(s, UPCALL_ERR_PARTIAL,
 			   "guest replied %" PRId32 " (%s) to %s of %u CPUs without reporting how far it got: the CPUs before the failing one may be done",
-			   r->ret, strerror(-r->ret), name, count);
+			   r->ret, strerror(-r->ret), name, req->req_count);
 }
 
 static enum upcall_status cpu_request(struct upcall_session *s, uint32_t type,
-				      const struct upcall_cpu_request *req,
+				      const struct upcall_cpu_request *cpus,
 				      struct upcall_reply *reply)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
-	struct upcall_reply local;
+	struct upcall_request req;
 	enum upcall_status st;
 
-	if (!reply)
-		reply = &local;
-	st = upcall_encode_cpu(frame, type, s->arch, req, s->errmsg,
+	request_init(&req, type, reply);
+	st = upcall_encode_cpu(req.frame, type, s->arch, cpus, s->errmsg,
 			       sizeof(s->errmsg));
 	if (st)
 		return st;
-	st = transact(s, frame, type, cpu_reply_count(s, req), reply);
-	if (st == UPCALL_ERR_GUEST && req->count > 1 &&
-	    reply->msg_size < sizeof(struct upcall_cpu_reply))
-		return progress_unknown(s, reply, req->count);
-	return st;
+	req.cpu_count = cpu_reply_count(s, cpus);
+	req.req_count = cpus->count;
+	req.finish = cpu_finish;
+	return submit(s, &req);
 }
 
 UPCALL_EXPORT
@@ -427,12 +382,13 @@ static enum upcall_status mem_request(struct upcall_session *s, uint32_t type,
 				      uint64_t base, uint64_t size,
 				      struct upcall_reply *reply)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_request req;
 	enum upcall_status st;
 
-	st = upcall_encode_mem(frame, type, base, size, s->errmsg,
+	request_init(&req, type, reply);
+	st = upcall_encode_mem(req.frame, type, base, size, s->errmsg,
 			       sizeof(s->errmsg));
-	return st ? st : transact(s, frame, type, 0, reply);
+	return st ? st : submit(s, &req);
 }
 
 UPCALL_EXPORT
@@ -453,12 +409,13 @@ static enum upcall_status mmio_request(struct upcall_session *s, uint32_t type,
 				       uint64_t base, uint64_t size,
 				       uint32_t irq, struct upcall_reply *reply)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_request req;
 	enum upcall_status st;
 
-	st = upcall_encode_mmio(frame, type, base, size, irq, s->errmsg,
+	request_init(&req, type, reply);
+	st = upcall_encode_mmio(req.frame, type, base, size, irq, s->errmsg,
 				sizeof(s->errmsg));
-	return st ? st : transact(s, frame, type, 0, reply);
+	return st ? st : submit(s, &req);
 }
 
 UPCALL_EXPORT
@@ -481,10 +438,11 @@ static enum upcall_status pci_request(struct upcall_session *s, uint32_t type,
 				      uint8_t busno, uint8_t devfn,
 				      struct upcall_reply *reply)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_request req;
 
-	upcall_encode_pci(frame, type, busno, devfn);
-	return transact(s, frame, type, 0, reply);
+	request_init(&req, type, reply);
+	upcall_encode_pci(req.frame, type, busno, devfn);
+	return submit(s, &req);
 }
 
 UPCALL_EXPORT
@@ -506,44 +464,60 @@ enum upcall_status upcall_send_raw(struct upcall_session *s, uint32_t type,
 				   const void *payload, size_t len,
 				   struct upcall_reply *reply)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
+	struct upcall_request req;
 
 	if (len > UPCALL_REQ_PAYLOAD_MAX)
 		return upcall_fail(s, UPCALL_ERR_INVALID,
 				   "payload of %zu bytes does not fit a frame (at most %u)",
 				   len, UPCALL_REQ_PAYLOAD_MAX);
-	upcall_frame_init(frame, type, (uint32_t)len);
+	request_init(&req, type, reply);
+	upcall_frame_init(req.frame, type, (uint32_t)len);
 	if (len)
-		memcpy(frame + UPCALL_HDR_SIZE, payload, len);
-	return transact(s, frame, type, 0, reply);
+		memcpy(req.frame + UPCALL_HDR_SIZE, payload, len);
+	return submit(s, &req);
+}
+
+static enum upcall_status cpus_finish(struct upcall_session *s, enum upcall_status st)
+{
+	if (st)
+		return st;
+	return upcall_decode_cpu_list(&s->op.reply, s->op.req.out, s->errmsg,
+				      sizeof(s->errmsg));
+}
+
+static enum upcall_status mem_finish(struct upcall_session *s, enum upcall_status st)
+{
+	if (st)
+		return st;
+	return upcall_decode_mem_list(&s->op.reply, s->op.req.out, s->errmsg,
+				      sizeof(s->errmsg));
+}
+
+/* A query: no payload; @finish decodes the reply into @out. */
+static enum upcall_status query(struct upcall_session *s, uint32_t type,
+				enum upcall_status (*finish)(struct upcall_session *,
+							     enum upcall_status),
+				void *out)
+{
+	struct upcall_request req;
+
+	request_init(&req, type, NULL);
+	upcall_frame_init(req.frame, type, 0);
+	req.finish = finish;
+	req.out = out;
+	return submit(s, &req);
 }
 
 UPCALL_EXPORT
 enum upcall_status upcall_query_cpus(struct upcall_session *s,
 				     struct upcall_id_list *cpus)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
-	struct upcall_reply r;
-	enum upcall_status st;
-
-	upcall_frame_init(frame, UPCALL_MSG_QUERY_CPUS, 0);
-	st = transact(s, frame, UPCALL_MSG_QUERY_CPUS, 0, &r);
-	if (st)
-		return st;
-	return upcall_decode_cpu_list(&r, cpus, s->errmsg, sizeof(s->errmsg));
+	return query(s, UPCALL_MSG_QUERY_CPUS, cpus_finish, cpus);
 }
 
 UPCALL_EXPORT
 enum upcall_status upcall_query_mem(struct upcall_session *s,
 				    struct upcall_range_list *mem)
 {
-	uint8_t frame[UPCALL_FRAME_SIZE];
-	struct upcall_reply r;
-	enum upcall_status st;
-
-	upcall_frame_init(frame, UPCALL_MSG_QUERY_MEM, 0);
-	st = transact(s, frame, UPCALL_MSG_QUERY_MEM, 0, &r);
-	if (st)
-		return st;
-	return upcall_decode_mem_list(&r, mem, s->errmsg, sizeof(s->errmsg));
+	return query(s, UPCALL_MSG_QUERY_MEM, mem_finish, mem);
 }

@@ -158,7 +158,9 @@ int cli_exit_code(enum upcall_status st)
 	case UPCALL_ERR_TIMEOUT: return EXIT_TIMEOUT;
 	case UPCALL_ERR_PROTOCOL: return EXIT_PROTOCOL;
 	case UPCALL_ERR_CANCELLED: return EXIT_CANCELLED;
-	case UPCALL_ERR_SYSTEM: break;
+	case UPCALL_ERR_SYSTEM:
+	case UPCALL_IN_PROGRESS:	/* the tools block: never returned */
+		break;
 	}
 	return EXIT_OSERR;
 }

@@ -31,6 +31,7 @@ enum upcall_status {
 	UPCALL_ERR_PROTOCOL,	/* the peer broke the protocol */
 	UPCALL_ERR_SYSTEM,	/* local failure: memory, descriptors, ... */
 	UPCALL_ERR_CANCELLED,	/* the caller's interrupt flag was raised */
+	UPCALL_IN_PROGRESS,	/* non-blocking mode: not done yet; no error */
 };
 
 enum upcall_transport {
@@ -118,6 +119,44 @@ int upcall_session_set_wait(struct upcall_session *s, int wait_ms);
 enum upcall_status upcall_connect(struct upcall_session *s);
 void upcall_disconnect(struct upcall_session *s);
 bool upcall_is_connected(const struct upcall_session *s);
+
+/*
+ * Event loop (non-blocking mode), after sd-bus: a program drives many
+ * sessions from one thread with its own poll/epoll loop.  Once
+ * upcall_session_set_nonblocking(s, true), upcall_connect() and every
+ * request call (upcall_add_cpu() ... upcall_query_mem()) only start the
+ * operation, connecting first when needed, and return UPCALL_IN_PROGRESS,
+ * or its final status when that is known without waiting (a refused
+ * argument, a missing socket).  The result pointers given to the call
+ * (@reply, @cpus, @mem) must stay valid until the operation ends.  Then:
+ *
+ *   upcall_session_get_fd()      the descriptor to watch, or -1; it changes
+ *                                when the session connects anew, so ask
+ *                                again after every process()
+ *   upcall_session_get_events()  POLLIN or POLLOUT (equal to EPOLLIN,
+ *                                EPOLLOUT); 0 while only the timeout counts
+ *   upcall_session_get_timeout() the absolute CLOCK_MONOTONIC time in
+ *                                microseconds at which to call process()
+ *                                even if the descriptor is not ready (the
+ *                                step's deadline, after the session's
+ *                                timeout); UINT64_MAX when idle
+ *   upcall_session_process()     go on without blocking: UPCALL_IN_PROGRESS,
+ *                                or the operation's final status, with the
+ *                                same message in upcall_errmsg() and the
+ *                                same results the blocking call gives
+ *
+ * One operation at a time per session; starting another while one is in
+ * progress fails with UPCALL_ERR_INVALID.  The cancel descriptor is looked
+ * at by process(); upcall_disconnect() abandons an operation
+ * (UPCALL_ERR_CANCELLED).  upcall_session_set_wait() applies to the
+ * blocking upcall_connect() only: a non-blocking connect is one attempt.
+ * set_nonblocking() returns 0, or -EBUSY while an operation is in progress.
+ */
+int upcall_session_set_nonblocking(struct upcall_session *s, bool nonblocking);
+int upcall_session_get_fd(const struct upcall_session *s);
+int upcall_session_get_events(const struct upcall_session *s);
+uint64_t upcall_session_get_timeout(const struct upcall_session *s);
+enum upcall_status upcall_session_process(struct upcall_session *s);
 
 /* Counters of a session; later versions may add keys, never renumber. */
 enum upcall_stat {
