@@ -8,6 +8,12 @@ all: $(HAMMER)
 $(HAMMER): tests/tools/hammer.c $(STLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(STLIB) $(LDFLAGS)
+# Many VMs from one thread through the event-loop API (evloop.bats).
+EVLOOP := $(B)/tests/evloop
+all: $(EVLOOP)
+$(EVLOOP): tests/tools/evloop.c $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(LDFLAGS)
 
 # ---- memcheck replaces malloc only in a dynamic binary: with STATIC=1 the
 # valgrind suite runs these, the same objects linked shared.
