@@ -110,3 +110,27 @@ blocking: protocol: short reply to QUERY_CPUS: connection closed after 100 of 10
 	assert_success
 	assert_line --index 0 "async: unreachable: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
 }
+
+@test "evloop: the event-loop example of libupcall(3) builds and counts each VM's CPUs" {
+	local src=$BATS_TEST_TMPDIR/count.c san=()
+	# the literal block of EXAMPLES that runs an epoll loop, unescaped
+	awk '/^\.Sh EXAMPLES/ { on = 1; next } on && /^\.Bd -literal$/ { lit = 1; buf = ""; next }
+	     lit && /^\.Ed/ { if (buf ~ /epoll_wait/) { printf "%s", buf; exit } lit = 0; next }
+	     lit { buf = buf $0 "\n" }' "$BATS_TEST_DIRNAME/../../man/libupcall.3" |
+		sed 's/\\e/\\/g' >"$src"
+	run grep -c epoll_wait "$src"
+	assert_output 1
+	# a sanitizer build's archive needs the sanitizer runtimes to link
+	[[ $B == *-san ]] && san=(-fsanitize=address,undefined)
+	run cc "${san[@]}" -std=c99 -Wall -Wextra -Werror -I"$BATS_TEST_DIRNAME/../../include" \
+		-o "$BATS_TEST_TMPDIR/count" "$src" "$B/libupcall.a"
+	assert_success
+	start_stubs 3
+	run_bounded 30 "$BATS_TEST_TMPDIR/count" "$BATS_TEST_TMPDIR/vm1.sock" \
+		"$BATS_TEST_TMPDIR/vm2.sock" "$BATS_TEST_TMPDIR/none.sock" "$BATS_TEST_TMPDIR/vm3.sock"
+	assert_success
+	assert_output "$BATS_TEST_TMPDIR/none.sock: unreachable: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory
+$BATS_TEST_TMPDIR/vm1.sock: 2 CPUs online
+$BATS_TEST_TMPDIR/vm2.sock: 3 CPUs online
+$BATS_TEST_TMPDIR/vm3.sock: 4 CPUs online"
+}
