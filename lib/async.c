@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -602,9 +603,10 @@ enum upcall_status upcall_run(struct upcall_session *s, enum upcall_status st)
 {
 	while (st == UPCALL_IN_PROGRESS) {
 		uint64_t now = upcall_now_ns(), until = wake_ns(s);
-		int ms = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+		uint64_t ms = until > now ? (until - now + 999999) / 1000000 : 0;
 		int events = events_of(s);
-		int n = upcall_poll(s, events ? s->fd : -1, (short)events, ms);
+		int n = upcall_poll(s, events ? s->fd : -1, (short)events,
+				    ms > INT_MAX ? INT_MAX : (int)ms);
 
 		if (n == -ECANCELED)
 			return cancelled(s);

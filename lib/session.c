@@ -299,9 +299,11 @@ static enum upcall_status submit(struct upcall_session *s,
 	if (s->nonblocking)
 		return s->fd >= 0 ? upcall_start_request(s, req) :
 				    upcall_start_connect(s, req);
-	st = upcall_connect(s);
-	if (st)
-		return st;
+	if (s->fd < 0) {
+		st = s->wait_ms ? connect_waiting(s) : connect_once(s);
+		if (st)
+			return st;
+	}
 	return upcall_run(s, upcall_start_request(s, req));
 }
 
