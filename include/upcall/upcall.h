@@ -5,8 +5,10 @@
  * A session owns one connection to one guest and carries one request at a
  * time (the protocol is strict ping-pong).  Sessions share nothing, so
  * threads may each use their own.  Every call that can block is bounded by
- * the session's timeout.  Functions that can fail return an enum
- * upcall_status and leave a one-line diagnosis in upcall_errmsg().
+ * the session's timeout; in non-blocking mode (see "Event loop" below) none
+ * blocks, and one thread can drive many sessions.  Functions that can fail
+ * return an enum upcall_status and leave a one-line diagnosis in
+ * upcall_errmsg().
  */
 #ifndef UPCALL_H
 #define UPCALL_H
