@@ -148,21 +148,3 @@ $BATS_TEST_TMPDIR/vm3.sock: 4 CPUs online"
 	assert_success
 	assert_line --index 0 --regexp '^async: (timeout: timed out after 0\.5s connecting to vsock CID 1 port [0-9]+|unreachable: .+)$'
 }
-
-# As in upcallctl.bats: the stub behind a relay on the host's vsock loopback.
-@test "evloop: native vsock sessions in the loop, where the host has vsock loopback" {
-	local port=$((900 + RANDOM % 100)) relay=$BATS_TEST_DIRNAME/../tools/vsock-relay.py i
-	run python3 "$relay" probe "$port"
-	[ "$status" -eq 0 ] ||
-		skip "$output: the blocking calls run the same steps, over native vsock in guest-q35.bats"
-	start_stub --boot-vcpus 3
-	python3 "$relay" serve "$port" "$SOCK" "$BATS_TEST_TMPDIR/relay.ready" 3>&- &
-	STUB_PIDS+=($!)
-	for i in $(seq 100); do
-		[ -e "$BATS_TEST_TMPDIR/relay.ready" ] && break
-		sleep 0.1
-	done
-	run_bounded 30 "$EVLOOP" "vsock:1:$port=3" "$SOCK=3" "vsock:1:$port=3"
-	assert_success
-	assert_output --regexp '^3 VMs from one thread: 3 handshakes, 3 QUERY_CPUS replies as each VM answered; '
-}

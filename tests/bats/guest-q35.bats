@@ -388,6 +388,20 @@ setup() {
 	assert_output --partial 'has no listener in the guest'
 }
 
+@test "guest: libupcall's event loop drives native vsock sessions (vsock:1 inside the guest)" {
+	run guest_sh test -x /bin/upcall-evloop
+	[ "$status" -eq 0 ] || skip "no static build of the event-loop test program (GUEST_CC set)"
+	# three sessions at once from one thread, each a handshake and
+	# QUERY_CPUS that must list the one online CPU
+	run guest_sh "upcall-evloop -t 30000 vsock:1=1 vsock:1=1 vsock:1=1"
+	assert_success
+	assert_output --regexp '^3 VMs from one thread: 3 handshakes, 3 QUERY_CPUS replies as each VM answered; '
+	# and a port nobody listens on reads the same both ways
+	run guest_sh "upcall-evloop -t 5000 --compare vsock:1:220"
+	assert_success
+	assert_line --index 0 --regexp '^async: unreachable: '
+}
+
 @test "guest: by default only the host (CID 2) is served, a local peer is refused" {
 	run guest_sh 'rmmod upcall_guest && insmod /lib/modules/upcall_guest.ko'
 	assert_success

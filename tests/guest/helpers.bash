@@ -120,6 +120,12 @@ guest_build() {
 	if [ -z "${GUEST_CC:-}" ] && ! readelf -l "$UPCALLCTL" | grep -q INTERP; then
 		cp "$UPCALLCTL" "$work/bin/upcallctl"
 	fi
+	# The event-loop test program: libupcall's non-blocking native vsock
+	# path, which a host without vsock loopback cannot run.
+	if [ -z "${GUEST_CC:-}" ] && [ -e "$B/libupcall.a" ]; then
+		gcc -static -O2 -I"$REPO/include" -o "$work/bin/upcall-evloop" \
+			"$REPO/tests/tools/evloop.c" "$B/libupcall.a" || return 1
+	fi
 	export GUEST_KO=$work/guest-driver/upcall_guest.ko
 	"$GUEST_SRC/mkinitramfs.sh" "$work/initrd.gz" "$KIMG/lib/modules/$GUEST_ABI" \
 		"$GUEST_KO" "$work/bin" "$@"
