@@ -79,16 +79,17 @@ fuzz: fuzz-build
 
 # ---- the whole suite under ASan + UBSan, but for the QEMU guest tier
 # (it tests the kernel module), the packaging suites (they build and link
-# their own programs, which cannot load an ASan library) and valgrind
+# their own programs, which cannot load an ASan library) and the tests
+# tagged valgrind
 # (it cannot share a process with ASan; make test runs it)
 SAN_LOGS := $(CURDIR)/build-san/san-logs
-SAN_SKIP_BATS := tests/bats/guest% tests/bats/debian.bats tests/bats/install.bats \
-	tests/bats/valgrind.bats
+SAN_SKIP_BATS := tests/bats/guest% tests/bats/debian.bats tests/bats/install.bats
 check-san: deps-test
 	@$(MAKE) --no-print-directory SAN=1 all
 	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	@B=build-san SAN_LOGS=$(SAN_LOGS) \
 		BATS_FILES="$(filter-out $(SAN_SKIP_BATS),$(wildcard tests/bats/*.bats))" \
+		BATS_ARGS="--filter-tags !valgrind" \
 		ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan \
 		tests/run-all

@@ -220,6 +220,7 @@ read_until() {
 	wait "$pid"
 }
 
+# bats test_tags=valgrind
 @test "shell script: valgrind-clean across commands, errors and a session switch" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	! grep -qa __asan_init "$UPCALLCTL" || skip "built with AddressSanitizer"

@@ -140,29 +140,6 @@ assert "Invalid argument" in o["error"], o
 	assert_one_line
 }
 
-# Native vsock needs a listener on a CID: here the stub behind a relay on
-# the host's vsock loopback.  Without loopback (no vsock_loopback module)
-# it skips; guest-q35.bats runs upcallctl over native vsock in the guest.
-@test "vsock: a native session to a CID that listens succeeds" {
-	local port=$((900 + RANDOM % 100)) relay=$BATS_TEST_DIRNAME/../tools/vsock-relay.py i
-	run python3 "$relay" probe "$port"
-	[ "$status" -eq 0 ] ||
-		skip "$output: guest-q35.bats covers native vsock, inside the guest"
-	python3 "$relay" serve "$port" "$SOCK" "$BATS_TEST_TMPDIR/relay.ready" 3>&- &
-	RELAY_PID=$!
-	for i in $(seq 100); do
-		[ -e "$BATS_TEST_TMPDIR/relay.ready" ] && break
-		sleep 0.1
-	done
-	run "$UPCALLCTL" --vm "vsock:1:$port" --timeout 10 ping
-	assert_success
-	assert_output --regexp "^vsock:1:$port: device manager answered in [0-9.]+ ms$"
-	run "$UPCALLCTL" --vm "vsock:1:$port" --timeout 10 cpu add 1
-	assert_success
-	assert_output "added 1 vCPU (APIC ID 1)"
-	assert_equal "$(stub_state cpus)" "0,1"
-}
-
 @test "mem add and del change the guest's ranges" {
 	run ctl mem add 128M --base 0x100000000
 	assert_success

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# bats file_tags=valgrind
 # Memcheck over representative commands: no leaks, no invalid accesses.
 
 load inventory_helpers

@@ -410,6 +410,7 @@ added 2 vCPUs (APIC IDs 1, 2)"
 	assert_success
 }
 
+# bats test_tags=valgrind
 @test "vmm: valgrind: the tools through the VMM path, and a VMM that lies, leak nothing" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	! grep -qa __asan_init "$UPCALLCTL" || skip "built with AddressSanitizer"
@@ -438,6 +439,7 @@ added 2 vCPUs (APIC IDs 1, 2)"
 	done
 }
 
+# bats test_tags=valgrind
 @test "vmm: valgrind: the stub's QMP server through a session and a client gone mid-line" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	! grep -qa __asan_init "$STUB" || skip "built with AddressSanitizer"
