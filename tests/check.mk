@@ -80,8 +80,7 @@ fuzz: fuzz-build
 # ---- the whole suite under ASan + UBSan, but for the QEMU guest tier
 # (it tests the kernel module), the packaging suites (they build and link
 # their own programs, which cannot load an ASan library) and the tests
-# tagged valgrind
-# (it cannot share a process with ASan; make test runs it)
+# tagged valgrind (it cannot share a process with ASan; make test runs them)
 SAN_LOGS := $(CURDIR)/build-san/san-logs
 SAN_SKIP_BATS := tests/bats/guest% tests/bats/debian.bats tests/bats/install.bats
 check-san: deps-test
