@@ -62,7 +62,11 @@ static error_t cpu_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* Without --apic-ids: the lowest free IDs, or the highest online but the boot CPU. */
+/*
+ * Without --apic-ids: the lowest free IDs, or the highest online but the
+ * boot CPU, of what the guest says is online; a guest that does not answer
+ * queries leaves the record's word, and the refusal says so.
+ */
 static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_change *c)
 {
 	uint8_t valid[UPCALL_MAX_APIC_IDS];
@@ -74,10 +78,17 @@ static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_chang
 		c->n = topology_pick_online(r->st.cpus, r->st.ncpus, valid[0], want, c->ids);
 	if (c->n == want)
 		return EXIT_DONE;
+	if (r->from_guest)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s has only %u vCPU%s %s, as the guest reports (max_vcpu_count %u, see 'vcpuctl get')",
+				r->e->label, c->n, c->n == 1 ? "" : "s",
+				c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
 	return cli_fail(cli, EXIT_USAGE,
-			"VM %s has only %u vCPU%s %s (max_vcpu_count %u, see 'vcpuctl get')",
+			"VM %s has only %u vCPU%s %s according to its record, which says %u %s online; the guest does not answer queries, so give --apic-ids LIST, or correct the record with 'vcpuctl --vm %s sync --apic-ids LIST'%s",
 			r->e->label, c->n, c->n == 1 ? "" : "s",
-			c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
+			c->add ? "left to add" : "that can be removed", r->st.ncpus,
+			r->st.ncpus == 1 ? "is" : "are", cli->vm ? cli->vm : r->e->label,
+			r->e->in_inventory ? "" : " (or --boot-vcpus B for a VM without a record)");
 }
 
 /* --apic-ids: x86_64 only (the inventory may say aarch64), and this VM's IDs. */
@@ -100,6 +111,20 @@ static int given_ids(struct cli *cli, const struct vm_record *r, const struct cp
 	return EXIT_DONE;
 }
 
+/* A refusal of IDs the guest was not asked about: say where they came from. */
+static void picked_from_record(struct cli *cli, const struct vm_record *r,
+			       const struct cpu_change *c)
+{
+	char list[ID_LIST_MAX];
+
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	fprintf(cli->err,
+		"%s: notice: VM %s: %s%s %s %s picked from its record, since the guest does not answer queries; if the record is wrong, correct it with 'vcpuctl --vm %s sync --apic-ids LIST' or give --apic-ids\n",
+		cli->prog, r->e->label, cli->arch == UPCALL_ARCH_AARCH64 ? "CPU id" : "APIC ID",
+		c->n == 1 ? "" : "s", list, c->n == 1 ? "was" : "were",
+		cli->vm ? cli->vm : r->e->label);
+}
+
 static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 {
 	struct cpu_change c = { .add = add, .n = a->count, .apic_ver = a->apic_ver };
@@ -112,13 +137,17 @@ static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 	/* the boot state of a VM the inventory does not know */
 	if (!cli->entry->in_inventory && a->boot_vcpus <= cli->entry->max_vcpus)
 		cli->entry->boot_vcpus = a->boot_vcpus;
-	rc = hp_begin(cli, &r, s, false, false);
+	rc = hp_begin(cli, &r, s, true, false);
+	if (!rc)
+		cli_set(cli, "source", json_text(r.from_guest ? "guest" : "record"));
 	if (!rc && a->nids)
 		rc = given_ids(cli, &r, a, &c);
 	else if (!rc)
 		rc = pick_ids(cli, &r, &c);
 	if (!rc)
 		rc = hp_cpu_change(cli, &r, s, &c);
+	if (rc == EXIT_REFUSED && !a->nids && !r.from_guest)
+		picked_from_record(cli, &r, &c);
 	record_close(&r);
 	return rc;
 }
