@@ -3,18 +3,142 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cancel.h"
 #include "hotplug.h"
 #include "vmm.h"
 
+void hp_tool(const struct cli *cli, const struct vm_record *r, const char *tool,
+	     char *buf, size_t len)
+{
+	const char *vm = cli->vm ? cli->vm : r->e->label;
+
+	if (cli->config)
+		snprintf(buf, len, "%s --config %s --vm %s", tool, cli->config, vm);
+	else
+		snprintf(buf, len, "%s --vm %s", tool, vm);
+}
+
+/* What the record holds in flight, as mark_pending() wrote it. */
+struct pending {
+	bool cpus, add;
+	unsigned int n;
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+	uint64_t base, size;
+};
+
+static bool parse_pending(const char *p, struct pending *pd)
+{
+	char *end;
+
+	memset(pd, 0, sizeof(*pd));
+	if (!strncmp(p, "add ", 4))
+		pd->add = true;
+	else if (strncmp(p, "remove ", 7))
+		return false;
+	p = strchr(p, ' ') + 1;
+	if (!strncmp(p, "memory ", 7))
+		return sscanf(p + 7, "0x%" SCNx64 "+0x%" SCNx64, &pd->base, &pd->size) == 2;
+	if (strncmp(p, "vCPUs ", 6))
+		return false;
+	pd->cpus = true;
+	for (p += 6; *p && pd->n < UPCALL_MAX_APIC_IDS; p = end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || v > 255)
+			return false;
+		pd->ids[pd->n++] = (uint8_t)v;
+		end += strspn(end, ", ");
+	}
+	return pd->n > 0;
+}
+
+/* "0,1,4": the form --apic-ids takes */
+static void join_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%u", i ? "," : "", ids[i]);
+}
+
+/* "0x100000000+0x8000000,...", or "none": the form --ranges takes */
+static void join_ranges(const struct vm_state *st, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	snprintf(buf, len, "none");
+	for (unsigned int i = 0; i < st->nmem && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s0x%" PRIx64 "+0x%" PRIx64,
+					i ? "," : "", st->mem[i].base, st->mem[i].size);
+}
+
+/*
+ * The record marks a request that may have reached the guest: say the
+ * exact command that settles it.  A guest that answers queries is asked
+ * by 'sync' alone; otherwise the record is right as it is if the request
+ * was not done, and needs the list after it if it was.
+ */
+#define HOW "an earlier request was interrupted before its result was recorded"
+
+static void pending_notice(struct cli *cli, const struct vm_record *r)
+{
+	struct vm_state *after = malloc(sizeof(*after));
+	char cmd[PATH_MAX + 64], was[ID_LIST_MAX + 2000], done[ID_LIST_MAX + 2000];
+	struct pending pd;
+	bool known = parse_pending(r->st.pending, &pd);
+
+	hp_tool(cli, r, known && !pd.cpus ? "memctl" : "vcpuctl", cmd, sizeof(cmd));
+	if (!known || !after || r->from_guest) {
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s)%s; run '%s sync'%s\n", cli->prog,
+			r->e->label, HOW, r->st.pending,
+			r->from_guest ? "" : ", so the record may be out of date",
+			known ? cmd : "vcpuctl|memctl --vm VM",
+			r->from_guest ? " to take the guest's answer into the record" :
+			" with the lists the guest really has");
+		free(after);
+		return;
+	}
+	*after = r->st;
+	if (pd.cpus) {
+		(pd.add ? state_cpus_add : state_cpus_del)(after, pd.ids, pd.n);
+		join_ids(r->st.cpus, r->st.ncpus, was, sizeof(was));
+		join_ids(after->cpus, after->ncpus, done, sizeof(done));
+	} else {
+		if (pd.add)
+			state_mem_add(after, pd.base, pd.size);
+		else
+			state_mem_del(after, pd.base, pd.size);
+		join_ranges(&r->st, was, sizeof(was));
+		join_ranges(after, done, sizeof(done));
+	}
+	fprintf(cli->err,
+		"%s: notice: VM %s: %s (%s), and the guest does not answer queries: check the guest, then run '%s sync %s %s' if it was done, or '%s sync %s %s' if it was not\n",
+		cli->prog, r->e->label, HOW, r->st.pending, cmd, pd.cpus ? "--apic-ids" : "--ranges",
+		done, cmd, pd.cpus ? "--apic-ids" : "--ranges", was);
+	free(after);
+}
+
 int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem)
 {
 	int rc = record_open(cli, r, false);
 
-	return rc ? rc : record_refresh(r, s, cpus, mem);
+	if (!rc)
+		rc = record_refresh(r, s, cpus, mem);
+	if (!rc && *r->st.pending)
+		pending_notice(cli, r);
+	return rc;
+}
+
+bool hp_pending_is(const struct vm_record *r, bool cpus)
+{
+	struct pending pd;
+
+	return *r->st.pending && (!parse_pending(r->st.pending, &pd) || pd.cpus == cpus);
 }
 
 /*
@@ -525,7 +649,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		return rc;
 	memset(&rp, 0, sizeof(rp));
 	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);
-	if (!replied(st))
+	if (!replied(st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, st);
 	if (st == UPCALL_OK) {
 		if ((add ? state_mem_add : state_mem_del)(&r->st, base, size))

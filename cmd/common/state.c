@@ -438,12 +438,10 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 			r->cli->prog, upcall_errmsg(s), r->path);
 	if (r->from_guest && cpus)
 		r->st.nuncertain = 0;	/* the guest said which are online */
-	if (r->from_guest)
+	/* an interrupted request is settled by the answer about its kind only */
+	if (r->from_guest && (strstr(r->st.pending, "vCPUs") ? cpus :
+			      strstr(r->st.pending, "memory") ? mem : true))
 		r->st.pending[0] = '\0';
-	else if (*r->st.pending)
-		fprintf(r->cli->err,
-			"%s: notice: VM %s: an earlier operation (%s) was interrupted before its result was recorded; the record may be out of date (check the guest, then use the sync command)\n",
-			r->cli->prog, r->e->label, r->st.pending);
 	return EXIT_DONE;
 }
 

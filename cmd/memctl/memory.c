@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* memctl add SIZE [--base ADDR] | del SIZE --base ADDR | list | sync --ranges LIST */
+/* memctl add SIZE [--base ADDR] | del SIZE --base ADDR | list | sync [--ranges LIST] */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,8 @@ static const struct argp_option del_options[] = {
 
 static const struct argp_option sync_options[] = {
 	{ "ranges", OPT_RANGES, "LIST", 0,
-	  "The ranges really plugged: BASE+SIZE,... (e.g. 0x100000000+1G), or none", 0 },
+	  "The ranges really plugged: BASE+SIZE,... (e.g. 0x100000000+1G), or none "
+	  "(default: ask the guest)", 0 },
 	{ 0 }
 };
 
@@ -81,10 +82,6 @@ static error_t sync_parse(int key, char *arg, struct argp_state *state)
 	case OPT_RANGES:
 		if (parse_ranges(arg, a, err, sizeof(err)))
 			argp_error(state, "--ranges: %s", err);
-		return 0;
-	case ARGP_KEY_END:
-		if (!a->have_ranges)
-			argp_error(state, "missing --ranges LIST (or --ranges none)");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -263,21 +260,48 @@ static int check_sync(struct cli *cli, const struct vm_entry *e, struct mem_args
 	return EXIT_DONE;
 }
 
+/* sync without --ranges: the guest's answer, or an error that says what to give */
+static int ask_ranges(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		      struct vm_state *st)
+{
+	struct upcall_range_list ml;
+	enum upcall_status q = upcall_query_mem(s, &ml);
+	char cmd[PATH_MAX + 64];
+
+	if (q == UPCALL_ERR_GUEST) {
+		hp_tool(cli, r, "memctl", cmd, sizeof(cmd));
+		return cli_fail(cli, EXIT_REFUSED,
+				"VM %s: the guest does not answer queries (%s), so it cannot say which ranges are plugged; check the guest, then run '%s sync --ranges BASE+SIZE,...' (or --ranges none)",
+				r->e->label, upcall_errmsg(s), cmd);
+	}
+	if (q)
+		return cli_finish(cli, q);
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < ml.count; i++)
+		state_mem_add(st, ml.ranges[i].base, ml.ranges[i].size);
+	r->from_guest = true;
+	return EXIT_DONE;
+}
+
 static int run_sync(struct cli *cli, void *args)
 {
+	struct mem_args *a = args;
 	struct upcall_session *s;
 	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
 	struct vm_state st;
 	int rc = cli_session(cli, &s);
 
-	if (!rc)
+	if (!rc && a->have_ranges)
 		rc = check_sync(cli, cli->entry, args, &st);
 	if (!rc)
 		rc = record_open(cli, &r, true);
+	if (!rc && !a->have_ranges)
+		rc = ask_ranges(cli, &r, s, &st);
 	if (!rc) {
 		r.st.nmem = st.nmem;
 		memcpy(r.st.mem, st.mem, sizeof(st.mem));
-		rc = record_save(&r, "");
+		/* an interrupted request about vCPUs stays marked */
+		rc = record_save(&r, hp_pending_is(&r, false) ? "" : NULL);
 	}
 	if (!rc) {
 		report_ranges(cli, &r);
@@ -294,7 +318,7 @@ const struct cli_cmd memctl_cmds[] = {
 	  del_options, mem_parse, sizeof(struct mem_args), run_del, NULL },
 	{ "list", NULL, NULL, "Show the hot-added ranges (asks the guest when it can answer)",
 	  NULL, NULL, sizeof(struct mem_args), run_list, NULL },
-	{ "sync", NULL, NULL, "Re-seed the state record with the ranges really plugged (nothing is sent)",
+	{ "sync", NULL, NULL, "Re-seed the state record with the ranges plugged: the guest's answer, or --ranges",
 	  sync_options, sync_parse, sizeof(struct mem_args), run_sync, NULL },
 	{ 0 }
 };

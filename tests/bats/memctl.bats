@@ -64,6 +64,50 @@ teardown() { stop_stub; }
 	assert_output --partial "overlaps the plugged range 0x100000000+0x10000000"
 }
 
+@test "memctl sync without --ranges takes the guest's answer; an interrupted vCPU request stays marked" {
+	start_stub
+	"$UPCALLCTL" --vm "$SOCK" mem add 256M --base 0x100000000
+	mkdir -p "$UPCALL_STATE_DIR"
+	mem list >/dev/null
+	# a vCPU request the record still marks: not memctl's to settle
+	sed -i '$a pending: "add vCPUs 1"' "$RECORD"
+	run mem -o json sync
+	assert_success
+	assert_output --partial '"ranges":[{"base":4294967296,"size":268435456}]'
+	assert_output --partial '"source":"guest"'
+	grep -qx 'pending: "add vCPUs 1"' "$RECORD"
+	grep -qx -- '- {base: 0x100000000, size: 0x10000000}' "$RECORD"
+}
+
+@test "memctl sync without --ranges on a guest that does not answer queries: a clear error, the record unchanged" {
+	start_stub --upstream
+	run mem sync --ranges 0x100000000+128M
+	assert_success
+	run mem sync
+	assert_failure 1
+	assert_output --partial "VM web1: the guest does not answer queries"
+	assert_output --partial "so it cannot say which ranges are plugged; check the guest, then run 'memctl --config $INV --vm web1 sync --ranges BASE+SIZE,...' (or --ranges none)"
+	grep -qx -- '- {base: 0x100000000, size: 0x8000000}' "$RECORD"
+}
+
+@test "memctl: kill -9 mid-request; the next command names the exact sync for either outcome" {
+	# every reply takes 3 s: the query's, then ADD_MEM's
+	start_stub --no-query --fault reply-after=3000
+	"$MEMCTL" --config "$INV" --vm web1 -t 10 add 128M 3>&- &
+	local pid=$!
+	wait_stub_requests 2
+	kill -9 "$pid"
+	wait "$pid" || true
+	grep -qx 'pending: "add memory 0x100000000+0x8000000"' "$RECORD"
+	run mem -t 10 list
+	assert_success
+	assert_line --partial "an earlier request was interrupted before its result was recorded (add memory 0x100000000+0x8000000), and the guest does not answer queries: check the guest, then run 'memctl --config $INV --vm web1 sync --ranges 0x100000000+0x8000000' if it was done, or 'memctl --config $INV --vm web1 sync --ranges none' if it was not"
+	run "$MEMCTL" --config "$INV" --vm web1 -t 10 sync --ranges 0x100000000+0x8000000
+	assert_success
+	refute grep -q '^pending:' "$RECORD"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
+}
+
 @test "a record full of ranges refuses one more before anything is sent" {
 	write_inventory "memory:" "  block_size: 128M" "  regions:" \
 		"    - {base: 0x100000000, size: 16G}"
