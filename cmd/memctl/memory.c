@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* memctl add SIZE [--base ADDR] | del SIZE --base ADDR | list | sync [--ranges LIST] */
+/* memctl add SIZE [--base ADDR] | del SIZE [--base ADDR] | list | sync [--ranges LIST] */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,9 @@ static const struct argp_option add_options[] = {
 };
 
 static const struct argp_option del_options[] = {
-	{ "base", OPT_RANGE_BASE, "ADDR", 0, "Guest-physical start of the range (required)", 0 },
+	{ "base", OPT_RANGE_BASE, "ADDR", 0,
+	  "Guest-physical start of the range (default: the highest range of SIZE, "
+	  "the one placed last)", 0 },
 	{ 0 }
 };
 
@@ -64,13 +66,9 @@ static int parse_ranges(char *arg, struct mem_args *a, char *err, size_t errlen)
 
 static error_t mem_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_parse *p = state->input;
-	struct range_arg *a = &((struct mem_args *)p->args)->range;
-	error_t rc = parse_range_key(key, arg, state, a);
+	struct range_arg *a = &((struct mem_args *)((struct cli_parse *)state->input)->args)->range;
 
-	if (key == ARGP_KEY_END && !a->have_base && !strcmp(p->cmd->object, "del"))
-		argp_error(state, "missing --base ADDR (see 'memctl list')");
-	return rc;
+	return parse_range_key(key, arg, state, a);
 }
 
 static error_t sync_parse(int key, char *arg, struct argp_state *state)
@@ -172,11 +170,41 @@ static int place(struct cli *cli, const struct vm_record *r, struct range_arg *a
 	return EXIT_DONE;
 }
 
+/*
+ * del without --base: the range of exactly @a->size at the highest base.
+ * Placement takes the lowest free block, so that is the one placed last
+ * (unless ranges were removed in between).
+ */
+static int pick_del(struct cli *cli, const struct vm_record *r, struct range_arg *a)
+{
+	const char *src = r->from_guest ? "the guest" : "the record";
+	int hit = -1;
+	char sz[32];
+
+	for (unsigned int i = 0; i < r->st.nmem; i++)
+		if (r->st.mem[i].size == a->size)
+			hit = (int)i;
+	format_size(a->size, sz, sizeof(sz));
+	if (hit < 0)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s has no hot-added range of exactly %s as far as %s knows (see 'memctl list'); give --base ADDR to remove part of a range",
+				r->e->label, sz, src);
+	a->base = r->st.mem[hit].base;
+	a->have_base = true;
+	cli_set(cli, "picked", json_true());
+	cli_say(cli, "picked 0x%" PRIx64 "-0x%" PRIx64 ", the highest range of %s %s lists, the one placed last (give --base for another)",
+		a->base, a->base + a->size - 1, sz, src);
+	return EXIT_DONE;
+}
+
 static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct range_arg *a, bool add)
 {
 	char made[VMM_ID_MAX] = "";
 	int rc = check_aligned(cli, r->e, a->size, "size");
+
+	if (!rc && !add && !a->have_base)
+		rc = pick_del(cli, r, a);
 
 	if (!rc && a->have_base)
 		rc = check_aligned(cli, r->e, a->base, "base");
@@ -314,7 +342,8 @@ static int run_sync(struct cli *cli, void *args)
 const struct cli_cmd memctl_cmds[] = {
 	{ "add", NULL, "SIZE", "Hot-add and online SIZE of memory (at --base, or placed)",
 	  add_options, mem_parse, sizeof(struct mem_args), run_add, NULL },
-	{ "del", NULL, "SIZE", "Offline and remove the plugged range SIZE at --base",
+	{ "del", NULL, "SIZE",
+	  "Offline and remove the plugged range SIZE at --base (default: the highest of SIZE)",
 	  del_options, mem_parse, sizeof(struct mem_args), run_del, NULL },
 	{ "list", NULL, NULL, "Show the hot-added ranges (asks the guest when it can answer)",
 	  NULL, NULL, sizeof(struct mem_args), run_list, NULL },

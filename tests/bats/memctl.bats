@@ -29,6 +29,31 @@ teardown() { stop_stub; }
 	assert_output 2
 }
 
+@test "memctl del SIZE without --base removes the highest range of that size, the one placed last, and says which" {
+	start_stub
+	mem add 256M
+	mem add 1G
+	mem add 256M
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000 0x110000000+0x40000000 0x150000000+0x10000000"
+	run mem del 256M
+	assert_success
+	assert_line "picked 0x150000000-0x15fffffff, the highest range of 256MiB the guest lists, the one placed last (give --base for another)"
+	assert_line "removed 256MiB of memory at 0x150000000-0x15fffffff"
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000 0x110000000+0x40000000"
+	run mem -o json del 1G
+	assert_success
+	assert_output --partial '"base":4563402752'
+	assert_output --partial '"picked":true'
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000"
+	local n
+	n=$(stub_state requests)
+	run mem del 512M
+	assert_failure 64
+	assert_output "memctl: VM web1 has no hot-added range of exactly 512MiB as far as the guest knows (see 'memctl list'); give --base ADDR to remove part of a range"
+	# the query, and no DEL_MEM
+	assert_equal "$(stub_state requests)" "$((n + 1))"
+}
+
 @test "memctl refuses what the inventory or record rule out, sending nothing" {
 	start_stub
 	run mem add 100M
@@ -45,6 +70,9 @@ teardown() { stop_stub; }
 	run mem del 128M --base 0x100000000
 	assert_failure 64
 	assert_output --partial "is not plugged in VM web1"
+	run mem del 128M
+	assert_failure 64
+	assert_output --partial "has no hot-added range of exactly 128MiB"
 	refute_line --partial "ADD_MEM"
 	assert_equal "$(stub_state mem)" ""
 	run grep -c 'ADD_MEM\|DEL_MEM' "$STATE"
