@@ -202,6 +202,7 @@ static void vmm_open(struct cli *cli, const struct vm_record *r, struct vmm *v)
 {
 	vmm_init(v, r->e->vmm, r->e->vmm_path, cli->timeout_ms, cancel_fd(),
 		 cli->verbose ? cli->err : NULL);
+	v->dry_run = cli->dry_run;
 }
 
 static void say_vcpus(struct cli *cli, bool made, const uint8_t *ids, unsigned int n)
@@ -213,9 +214,12 @@ static void say_vcpus(struct cli *cli, bool made, const uint8_t *ids, unsigned i
 		return;
 	format_id_list(ids, n, list, sizeof(list));
 	if (made)
-		cli_say(cli, "created %u vCPU%s in the VMM (APIC ID%s %s)", n, s, s, list);
+		cli_say(cli, "%s %u vCPU%s in the VMM (APIC ID%s %s)",
+			cli->dry_run ? "would create" : "created", n, s, s, list);
 	else
-		cli_say(cli, "reused %u vCPU%s the VMM already had (APIC ID%s %s)", n, s, s, list);
+		cli_say(cli, "%s %u vCPU%s the VMM already %s (APIC ID%s %s)",
+			cli->dry_run ? "would reuse" : "reused", n, s,
+			cli->dry_run ? "has" : "had", s, list);
 }
 
 /*
@@ -247,7 +251,8 @@ static int vmm_add_cpus(struct cli *cli, struct vm_record *r, const struct cpu_c
 			new_ids[(*made)++] = c->ids[i];
 		else if (!st)
 			old_ids[nold++] = c->ids[i];
-	cli_set(cli, "vmm", json_pack("{s:o, s:o}", "created", json_id_array(new_ids, *made),
+	cli_set(cli, "vmm", json_pack("{s:o, s:o}", cli->dry_run ? "create" : "created",
+				      json_id_array(new_ids, *made),
 				      "existing", json_id_array(old_ids, nold)));
 	say_vcpus(cli, true, new_ids, *made);
 	say_vcpus(cli, false, old_ids, nold);
@@ -356,6 +361,26 @@ static int cpus_unknown(struct cli *cli, struct vm_record *r, struct upcall_sess
 			c->n == 1 ? "is" : "are", vm);
 }
 
+/* --dry-run: the request that would be sent, and nothing sent. */
+static int dry_cpus(struct cli *cli, const struct cpu_change *c, bool x86)
+{
+	char list[ID_LIST_MAX], ver[32] = "";
+
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	cli_set(cli, "dry_run", json_true());
+	cli_set(cli, "request", json_text(c->add ? "ADD_CPU" : "DEL_CPU"));
+	cli_set(cli, "requested", json_integer(c->n));
+	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
+	if (x86)
+		cli_set(cli, "apic_ver", json_integer(c->apic_ver));
+	if (x86 && c->add)
+		snprintf(ver, sizeof(ver), " (APIC version 0x%x)", c->apic_ver);
+	cli_say(cli, "would %s %u vCPU%s (%s%s %s) with %s%s; nothing sent",
+		c->add ? "add" : "remove", c->n, c->n == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id",
+		c->n == 1 ? "" : "s", list, c->add ? "ADD_CPU" : "DEL_CPU", ver);
+	return cli_finish(cli, UPCALL_OK);
+}
+
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct cpu_change *c)
 {
@@ -368,11 +393,16 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	enum upcall_status st;
 	int rc;
 
+	if (cli->dry_run && !(vmm && c->add))
+		return dry_cpus(cli, c, x86);
+
 	/* a guest that cannot be reached gets no vCPU made for it either */
 	if (vmm && c->add && (st = upcall_connect(s)))
 		return cli_finish(cli, st);
 	if (vmm && c->add && (rc = vmm_add_cpus(cli, r, c, made_ids, &made)))
 		return rc;
+	if (cli->dry_run)
+		return dry_cpus(cli, c, x86);
 	format_id_list(c->ids, c->n, list, sizeof(list));
 	snprintf(what, sizeof(what), "%s vCPUs %s", c->add ? "add" : "remove", list);
 	if ((rc = mark_pending(cli, r, s, what)))
@@ -545,9 +575,16 @@ static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
 
 	cli_set(cli, "vmm", json_pack("{s:s, s:I, s:I, s:b}", "dimm", d->id, "base",
 				      (json_int_t)d->base, "size", (json_int_t)d->size,
-				      "created", is_new));
+				      cli->dry_run ? "create" : "created", is_new));
 	format_size(d->size, sz, sizeof(sz));
-	if (is_new)
+	if (cli->dry_run && is_new && !d->base)
+		cli_say(cli, "would create in the VMM: DIMM %s (%s where the VMM places it)", d->id, sz);
+	else if (cli->dry_run && is_new)
+		cli_say(cli, "would create in the VMM: DIMM %s (%s at 0x%" PRIx64 ")", d->id, sz, d->base);
+	else if (cli->dry_run)
+		cli_say(cli, "would reuse the VMM's DIMM, which the guest no longer has: %s (%s at 0x%" PRIx64 ")",
+			d->id, sz, d->base);
+	else if (is_new)
 		cli_say(cli, "created in the VMM: DIMM %s (%s at 0x%" PRIx64 ")", d->id, sz, d->base);
 	else
 		cli_say(cli, "reused the VMM's DIMM, which the guest no longer had: %s (%s at 0x%" PRIx64 ")",
@@ -575,7 +612,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	vmm_open(cli, r, &v);
 	st = get_dimm(r, &v, d, &nd, size, have_base, *base, &dimm, &is_new);
 	vmm_close(&v);
-	if (nd)
+	if (nd && !cli->dry_run)
 		state_vmm_dimms(&r->st, d, nd);
 	free(d);
 	if (!st || is_new) {
@@ -594,7 +631,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 					vmm_errmsg(&v), dimm.id);
 		return cli_fail(cli, cli_exit_code(st), "%s", vmm_errmsg(&v));
 	}
-	if (is_new && (rc = check_placed(cli, r, &dimm))) {
+	if (is_new && !cli->dry_run && (rc = check_placed(cli, r, &dimm))) {
 		record_save(r, NULL);
 		return rc;
 	}
@@ -633,6 +670,23 @@ static void vmm_kept_dimms(struct cli *cli, const struct vm_record *r, uint64_t 
 		cli_say(cli, "the VMM keeps the memory behind that range: QEMU unplugs a DIMM only through the guest's ACPI");
 }
 
+/* --dry-run: the request that would be sent (base 0: the new DIMM's), and nothing sent. */
+static int dry_mem(struct cli *cli, bool add, uint64_t base, uint64_t size)
+{
+	char sz[32];
+
+	format_size(size, sz, sizeof(sz));
+	cli_set(cli, "dry_run", json_true());
+	cli_set(cli, "request", json_text(add ? "ADD_MEM" : "DEL_MEM"));
+	if (!base)
+		cli_say(cli, "would add %s of memory at the base the VMM gives the new DIMM with ADD_MEM; nothing sent",
+			sz);
+	else
+		cli_say(cli, "would %s %s of memory at 0x%" PRIx64 "-0x%" PRIx64 " with %s; nothing sent",
+			add ? "add" : "remove", sz, base, base + size - 1, add ? "ADD_MEM" : "DEL_MEM");
+	return cli_finish(cli, UPCALL_OK);
+}
+
 int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  bool add, uint64_t base, uint64_t size, const char *made)
 {
@@ -643,6 +697,8 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 
 	if (state_mem_no_room(&r->st, add, base, size))
 		return no_room(cli, r, add);
+	if (cli->dry_run)
+		return dry_mem(cli, add, base, size);
 	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
 		 add ? "add" : "remove", base, size);
 	if ((rc = mark_pending(cli, r, s, what)))

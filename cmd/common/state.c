@@ -612,6 +612,8 @@ static int write_record(struct vm_record *r, bool durable)
 
 int record_save(struct vm_record *r, const char *what)
 {
+	if (r->cli->dry_run)	/* a dry run changes no record */
+		return EXIT_DONE;
 	if (what)
 		snprintf(r->st.pending, sizeof(r->st.pending), "%s", what);
 	snprintf(r->st.identity, sizeof(r->st.identity), "%s", r->identity);

@@ -220,7 +220,9 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (add && r->e->vmm != VMM_NONE &&
 	    (rc = hp_vmm_dimm(cli, r, s, a->size, a->have_base, &a->base, made)))
 		return rc;
-	cli_set(cli, "base", json_integer((json_int_t)a->base));
+	/* a dry run that leaves the place to the VMM does not know the base */
+	cli_set(cli, "base", cli->dry_run && !a->base ? json_null() :
+		json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
 	return hp_mem_change(cli, r, s, add, a->base, a->size, made[0] ? made : NULL);
 }
