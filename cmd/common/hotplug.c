@@ -80,11 +80,12 @@ static void join_ranges(const struct vm_state *st, char *buf, size_t len)
  * The record marks a request that may have reached the guest: say the
  * exact command that settles it.  A guest that answers queries is asked
  * by 'sync' alone; otherwise the record is right as it is if the request
- * was not done, and needs the list after it if it was.
+ * was not done, and needs the list after it if it was.  @asked: the guest
+ * was asked a query (r->from_guest says whether it answered).
  */
 #define HOW "an earlier request was interrupted before its result was recorded"
 
-static void pending_notice(struct cli *cli, const struct vm_record *r)
+static void pending_notice(struct cli *cli, const struct vm_record *r, bool asked)
 {
 	struct vm_state *after = malloc(sizeof(*after));
 	char cmd[PATH_MAX + 64], was[ID_LIST_MAX + 2000], done[ID_LIST_MAX + 2000];
@@ -115,10 +116,15 @@ static void pending_notice(struct cli *cli, const struct vm_record *r)
 		join_ranges(&r->st, was, sizeof(was));
 		join_ranges(after, done, sizeof(done));
 	}
-	fprintf(cli->err,
-		"%s: notice: VM %s: %s (%s), and the guest does not answer queries: check the guest, then run '%s sync %s %s' if it was done, or '%s sync %s %s' if it was not\n",
-		cli->prog, r->e->label, HOW, r->st.pending, cmd, pd.cpus ? "--apic-ids" : "--ranges",
-		done, cmd, pd.cpus ? "--apic-ids" : "--ranges", was);
+	if (asked)
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s), and the guest does not answer queries: ",
+			cli->prog, r->e->label, HOW, r->st.pending);
+	else
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s): run '%s sync' if the guest answers queries; otherwise ",
+			cli->prog, r->e->label, HOW, r->st.pending, cmd);
+	fprintf(cli->err, "check the guest, then run '%s sync %s %s' if it was done, or '%s sync %s %s' if it was not\n",
+		cmd, pd.cpus ? "--apic-ids" : "--ranges", done, cmd,
+		pd.cpus ? "--apic-ids" : "--ranges", was);
 	free(after);
 }
 
@@ -130,7 +136,7 @@ int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	if (!rc)
 		rc = record_refresh(r, s, cpus, mem);
 	if (!rc && *r->st.pending)
-		pending_notice(cli, r);
+		pending_notice(cli, r, cpus || mem);
 	return rc;
 }
 
