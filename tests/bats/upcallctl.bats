@@ -108,6 +108,18 @@ teardown() {
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 
+@test "cpu add --apic-ids asks nothing first; a request left in flight gets the sync for either kind of guest" {
+	ctl cpu add 1
+	# as a request interrupted after it was sent leaves the record
+	sed -i '$a pending: "add vCPUs 3"' "$UPCALL_STATE_DIR"/*.yaml
+	run ctl cpu add 1 --apic-ids 2
+	assert_success
+	assert_line "added 1 vCPU (APIC ID 2)"
+	assert_line --partial "(add vCPUs 3): run 'vcpuctl --vm $SOCK sync' if the guest answers queries; otherwise check the guest, then run 'vcpuctl --vm $SOCK sync --apic-ids 0,1,3' if it was done, or 'vcpuctl --vm $SOCK sync --apic-ids 0,1' if it was not"
+	# QUERY_CPUS and ADD_CPU, then ADD_CPU alone
+	assert_equal "$(stub_state requests)" 3
+}
+
 @test "deleting the boot CPU is refused by the guest, exit 1" {
 	# two CPUs online: the rule that never removes every CPU does not apply
 	ctl cpu add 1
