@@ -42,6 +42,8 @@ static const struct argp_option global_options[] = {
 	{ "timeout", 't', "SECONDS", 0, "Give up on any step after SECONDS (default 5)", 0 },
 	{ "output", 'o', "FORMAT", 0, "text or json", 0 },
 	{ "verbose", 'v', NULL, 0, "Hex dump every frame on stderr", 0 },
+	{ "dry-run", 'n', NULL, 0, "For a command that changes a VM: say what it would send "
+	  "(IDs, placement, VMM actions) after the read-only queries, and send no change", 0 },
 	{ 0 }
 };
 
@@ -110,6 +112,9 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		cli->verbose++;
+		break;
+	case 'n':
+		cli->dry_run = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -56,6 +56,7 @@ struct cli {
 	int wait_ms;		/* --wait: keep trying to reach a booting guest */
 	enum cli_output output;
 	int verbose;
+	bool dry_run;			/* -n: say what a change would send, send no change */
 	FILE *out, *err;		/* stdout and stderr, or a VM's captured output */
 	/* state of the command being run */
 	const char *command;		/* "cpu add" */

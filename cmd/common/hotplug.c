@@ -3,18 +3,148 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cancel.h"
 #include "hotplug.h"
 #include "vmm.h"
 
+void hp_tool(const struct cli *cli, const struct vm_record *r, const char *tool,
+	     char *buf, size_t len)
+{
+	const char *vm = cli->vm ? cli->vm : r->e->label;
+
+	if (cli->config)
+		snprintf(buf, len, "%s --config %s --vm %s", tool, cli->config, vm);
+	else
+		snprintf(buf, len, "%s --vm %s", tool, vm);
+}
+
+/* What the record holds in flight, as mark_pending() wrote it. */
+struct pending {
+	bool cpus, add;
+	unsigned int n;
+	uint8_t ids[UPCALL_MAX_APIC_IDS];
+	uint64_t base, size;
+};
+
+static bool parse_pending(const char *p, struct pending *pd)
+{
+	char *end;
+
+	memset(pd, 0, sizeof(*pd));
+	if (!strncmp(p, "add ", 4))
+		pd->add = true;
+	else if (strncmp(p, "remove ", 7))
+		return false;
+	p = strchr(p, ' ') + 1;
+	if (!strncmp(p, "memory ", 7))
+		return sscanf(p + 7, "0x%" SCNx64 "+0x%" SCNx64, &pd->base, &pd->size) == 2;
+	if (strncmp(p, "vCPUs ", 6))
+		return false;
+	pd->cpus = true;
+	for (p += 6; *p && pd->n < UPCALL_MAX_APIC_IDS; p = end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || v > 255)
+			return false;
+		pd->ids[pd->n++] = (uint8_t)v;
+		end += strspn(end, ", ");
+	}
+	return pd->n > 0;
+}
+
+/* "0,1,4": the form --apic-ids takes */
+static void join_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%u", i ? "," : "", ids[i]);
+}
+
+/* "0x100000000+0x8000000,...", or "none": the form --ranges takes */
+static void join_ranges(const struct vm_state *st, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	snprintf(buf, len, "none");
+	for (unsigned int i = 0; i < st->nmem && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s0x%" PRIx64 "+0x%" PRIx64,
+					i ? "," : "", st->mem[i].base, st->mem[i].size);
+}
+
+/*
+ * The record marks a request that may have reached the guest: say the
+ * exact command that settles it.  A guest that answers queries is asked
+ * by 'sync' alone; otherwise the record is right as it is if the request
+ * was not done, and needs the list after it if it was.  @asked: the guest
+ * was asked a query (r->from_guest says whether it answered).
+ */
+#define HOW "an earlier request was interrupted before its result was recorded"
+
+static void pending_notice(struct cli *cli, const struct vm_record *r, bool asked)
+{
+	struct vm_state *after = malloc(sizeof(*after));
+	char cmd[PATH_MAX + 64], was[ID_LIST_MAX + 2000], done[ID_LIST_MAX + 2000];
+	struct pending pd;
+	bool known = parse_pending(r->st.pending, &pd);
+
+	hp_tool(cli, r, known && !pd.cpus ? "memctl" : "vcpuctl", cmd, sizeof(cmd));
+	if (!known || !after || r->from_guest) {
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s)%s; run '%s sync'%s\n", cli->prog,
+			r->e->label, HOW, r->st.pending,
+			r->from_guest ? "" : ", so the record may be out of date",
+			known ? cmd : "vcpuctl|memctl --vm VM",
+			r->from_guest ? " to take the guest's answer into the record" :
+			" with the lists the guest really has");
+		free(after);
+		return;
+	}
+	*after = r->st;
+	if (pd.cpus) {
+		(pd.add ? state_cpus_add : state_cpus_del)(after, pd.ids, pd.n);
+		join_ids(r->st.cpus, r->st.ncpus, was, sizeof(was));
+		join_ids(after->cpus, after->ncpus, done, sizeof(done));
+	} else {
+		if (pd.add)
+			state_mem_add(after, pd.base, pd.size);
+		else
+			state_mem_del(after, pd.base, pd.size);
+		join_ranges(&r->st, was, sizeof(was));
+		join_ranges(after, done, sizeof(done));
+	}
+	if (asked)
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s), and the guest does not answer queries: ",
+			cli->prog, r->e->label, HOW, r->st.pending);
+	else
+		fprintf(cli->err, "%s: notice: VM %s: %s (%s): run '%s sync' if the guest answers queries; otherwise ",
+			cli->prog, r->e->label, HOW, r->st.pending, cmd);
+	fprintf(cli->err, "check the guest, then run '%s sync %s %s' if it was done, or '%s sync %s %s' if it was not\n",
+		cmd, pd.cpus ? "--apic-ids" : "--ranges", done, cmd,
+		pd.cpus ? "--apic-ids" : "--ranges", was);
+	free(after);
+}
+
 int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem)
 {
 	int rc = record_open(cli, r, false);
 
-	return rc ? rc : record_refresh(r, s, cpus, mem);
+	if (!rc)
+		rc = record_refresh(r, s, cpus, mem);
+	if (!rc && *r->st.pending)
+		pending_notice(cli, r, cpus || mem);
+	return rc;
+}
+
+bool hp_pending_is(const struct vm_record *r, bool cpus)
+{
+	struct pending pd;
+
+	return *r->st.pending && (!parse_pending(r->st.pending, &pd) || pd.cpus == cpus);
 }
 
 /*
@@ -78,6 +208,7 @@ static void vmm_open(struct cli *cli, const struct vm_record *r, struct vmm *v)
 {
 	vmm_init(v, r->e->vmm, r->e->vmm_path, cli->timeout_ms, cancel_fd(),
 		 cli->verbose ? cli->err : NULL);
+	v->dry_run = cli->dry_run;
 }
 
 static void say_vcpus(struct cli *cli, bool made, const uint8_t *ids, unsigned int n)
@@ -89,9 +220,12 @@ static void say_vcpus(struct cli *cli, bool made, const uint8_t *ids, unsigned i
 		return;
 	format_id_list(ids, n, list, sizeof(list));
 	if (made)
-		cli_say(cli, "created %u vCPU%s in the VMM (APIC ID%s %s)", n, s, s, list);
+		cli_say(cli, "%s %u vCPU%s in the VMM (APIC ID%s %s)",
+			cli->dry_run ? "would create" : "created", n, s, s, list);
 	else
-		cli_say(cli, "reused %u vCPU%s the VMM already had (APIC ID%s %s)", n, s, s, list);
+		cli_say(cli, "%s %u vCPU%s the VMM already %s (APIC ID%s %s)",
+			cli->dry_run ? "would reuse" : "reused", n, s,
+			cli->dry_run ? "has" : "had", s, list);
 }
 
 /*
@@ -123,7 +257,8 @@ static int vmm_add_cpus(struct cli *cli, struct vm_record *r, const struct cpu_c
 			new_ids[(*made)++] = c->ids[i];
 		else if (!st)
 			old_ids[nold++] = c->ids[i];
-	cli_set(cli, "vmm", json_pack("{s:o, s:o}", "created", json_id_array(new_ids, *made),
+	cli_set(cli, "vmm", json_pack("{s:o, s:o}", cli->dry_run ? "create" : "created",
+				      json_id_array(new_ids, *made),
 				      "existing", json_id_array(old_ids, nold)));
 	say_vcpus(cli, true, new_ids, *made);
 	say_vcpus(cli, false, old_ids, nold);
@@ -232,6 +367,26 @@ static int cpus_unknown(struct cli *cli, struct vm_record *r, struct upcall_sess
 			c->n == 1 ? "is" : "are", vm);
 }
 
+/* --dry-run: the request that would be sent, and nothing sent. */
+static int dry_cpus(struct cli *cli, const struct cpu_change *c, bool x86)
+{
+	char list[ID_LIST_MAX], ver[32] = "";
+
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	cli_set(cli, "dry_run", json_true());
+	cli_set(cli, "request", json_text(c->add ? "ADD_CPU" : "DEL_CPU"));
+	cli_set(cli, "requested", json_integer(c->n));
+	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
+	if (x86)
+		cli_set(cli, "apic_ver", json_integer(c->apic_ver));
+	if (x86 && c->add)
+		snprintf(ver, sizeof(ver), " (APIC version 0x%x)", c->apic_ver);
+	cli_say(cli, "would %s %u vCPU%s (%s%s %s) with %s%s; nothing sent",
+		c->add ? "add" : "remove", c->n, c->n == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id",
+		c->n == 1 ? "" : "s", list, c->add ? "ADD_CPU" : "DEL_CPU", ver);
+	return cli_finish(cli, UPCALL_OK);
+}
+
 int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct cpu_change *c)
 {
@@ -244,11 +399,16 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	enum upcall_status st;
 	int rc;
 
+	if (cli->dry_run && !(vmm && c->add))
+		return dry_cpus(cli, c, x86);
+
 	/* a guest that cannot be reached gets no vCPU made for it either */
 	if (vmm && c->add && (st = upcall_connect(s)))
 		return cli_finish(cli, st);
 	if (vmm && c->add && (rc = vmm_add_cpus(cli, r, c, made_ids, &made)))
 		return rc;
+	if (cli->dry_run)
+		return dry_cpus(cli, c, x86);
 	format_id_list(c->ids, c->n, list, sizeof(list));
 	snprintf(what, sizeof(what), "%s vCPUs %s", c->add ? "add" : "remove", list);
 	if ((rc = mark_pending(cli, r, s, what)))
@@ -421,9 +581,16 @@ static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
 
 	cli_set(cli, "vmm", json_pack("{s:s, s:I, s:I, s:b}", "dimm", d->id, "base",
 				      (json_int_t)d->base, "size", (json_int_t)d->size,
-				      "created", is_new));
+				      cli->dry_run ? "create" : "created", is_new));
 	format_size(d->size, sz, sizeof(sz));
-	if (is_new)
+	if (cli->dry_run && is_new && !d->base)
+		cli_say(cli, "would create in the VMM: DIMM %s (%s where the VMM places it)", d->id, sz);
+	else if (cli->dry_run && is_new)
+		cli_say(cli, "would create in the VMM: DIMM %s (%s at 0x%" PRIx64 ")", d->id, sz, d->base);
+	else if (cli->dry_run)
+		cli_say(cli, "would reuse the VMM's DIMM, which the guest no longer has: %s (%s at 0x%" PRIx64 ")",
+			d->id, sz, d->base);
+	else if (is_new)
 		cli_say(cli, "created in the VMM: DIMM %s (%s at 0x%" PRIx64 ")", d->id, sz, d->base);
 	else
 		cli_say(cli, "reused the VMM's DIMM, which the guest no longer had: %s (%s at 0x%" PRIx64 ")",
@@ -451,7 +618,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	vmm_open(cli, r, &v);
 	st = get_dimm(r, &v, d, &nd, size, have_base, *base, &dimm, &is_new);
 	vmm_close(&v);
-	if (nd)
+	if (nd && !cli->dry_run)
 		state_vmm_dimms(&r->st, d, nd);
 	free(d);
 	if (!st || is_new) {
@@ -470,7 +637,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 					vmm_errmsg(&v), dimm.id);
 		return cli_fail(cli, cli_exit_code(st), "%s", vmm_errmsg(&v));
 	}
-	if (is_new && (rc = check_placed(cli, r, &dimm))) {
+	if (is_new && !cli->dry_run && (rc = check_placed(cli, r, &dimm))) {
 		record_save(r, NULL);
 		return rc;
 	}
@@ -509,6 +676,23 @@ static void vmm_kept_dimms(struct cli *cli, const struct vm_record *r, uint64_t 
 		cli_say(cli, "the VMM keeps the memory behind that range: QEMU unplugs a DIMM only through the guest's ACPI");
 }
 
+/* --dry-run: the request that would be sent (base 0: the new DIMM's), and nothing sent. */
+static int dry_mem(struct cli *cli, bool add, uint64_t base, uint64_t size)
+{
+	char sz[32];
+
+	format_size(size, sz, sizeof(sz));
+	cli_set(cli, "dry_run", json_true());
+	cli_set(cli, "request", json_text(add ? "ADD_MEM" : "DEL_MEM"));
+	if (!base)
+		cli_say(cli, "would add %s of memory at the base the VMM gives the new DIMM with ADD_MEM; nothing sent",
+			sz);
+	else
+		cli_say(cli, "would %s %s of memory at 0x%" PRIx64 "-0x%" PRIx64 " with %s; nothing sent",
+			add ? "add" : "remove", sz, base, base + size - 1, add ? "ADD_MEM" : "DEL_MEM");
+	return cli_finish(cli, UPCALL_OK);
+}
+
 int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  bool add, uint64_t base, uint64_t size, const char *made)
 {
@@ -519,13 +703,15 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 
 	if (state_mem_no_room(&r->st, add, base, size))
 		return no_room(cli, r, add);
+	if (cli->dry_run)
+		return dry_mem(cli, add, base, size);
 	snprintf(what, sizeof(what), "%s memory 0x%" PRIx64 "+0x%" PRIx64,
 		 add ? "add" : "remove", base, size);
 	if ((rc = mark_pending(cli, r, s, what)))
 		return rc;
 	memset(&rp, 0, sizeof(rp));
 	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);
-	if (!replied(st))
+	if (!replied(st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, st);
 	if (st == UPCALL_OK) {
 		if ((add ? state_mem_add : state_mem_del)(&r->st, base, size))

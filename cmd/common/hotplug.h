@@ -13,11 +13,18 @@
 
 /*
  * Lock and load the record of the VM of session @s (from cli_session()),
- * and ask the guest what it has (@cpus, @mem).  Returns an exit code,
- * reported on failure; call record_close() either way.
+ * and ask the guest what it has (@cpus, @mem); a request the record still
+ * marks as in flight gets a notice naming the exact command that settles
+ * it.  Returns an exit code, reported on failure; call record_close()
+ * either way.
  */
 int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem);
+/* "memctl --vm VM" (@tool), with --config when one was given: for hints. */
+void hp_tool(const struct cli *cli, const struct vm_record *r, const char *tool,
+	     char *buf, size_t len);
+/* Does the record hold an interrupted request about vCPUs (@cpus) or memory? */
+bool hp_pending_is(const struct vm_record *r, bool cpus);
 
 struct cpu_change {
 	bool add;

@@ -495,7 +495,7 @@ static enum upcall_status qmp_add_vcpus(struct vmm *v, const uint8_t *ids, unsig
 		s = find_slot(slots, count, ids[i]);
 		if (s->qom)
 			continue;
-		st = create_vcpu(v, s);
+		st = v->dry_run ? UPCALL_OK : create_vcpu(v, s);
 		created[i] = !st;
 		s->qom = st ? NULL : "";
 	}
@@ -657,6 +657,13 @@ static enum upcall_status qmp_add_dimm(struct vmm *v, uint64_t size, bool at, ui
 	st = pick_number(v, d, &n);
 	snprintf(mem, sizeof(mem), VMM_MEM_PREFIX "%u", n);
 	snprintf(dimm, sizeof(dimm), VMM_DIMM_PREFIX "%u", n);
+	if (!st && v->dry_run) {
+		*out = (struct vmm_dimm){ .base = at ? base : 0, .size = size,
+					  .ours = true, .dimm = true };
+		snprintf(out->id, sizeof(out->id), "%s", dimm);
+		free(d);
+		return UPCALL_OK;
+	}
 	if (!st)
 		st = command(v, "object-add", json_pack("{s:s, s:s, s:I}", "qom-type",
 			     "memory-backend-ram", "id", mem, "size", (json_int_t)size), 0, NULL);

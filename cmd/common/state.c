@@ -438,12 +438,10 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 			r->cli->prog, upcall_errmsg(s), r->path);
 	if (r->from_guest && cpus)
 		r->st.nuncertain = 0;	/* the guest said which are online */
-	if (r->from_guest)
+	/* an interrupted request is settled by the answer about its kind only */
+	if (r->from_guest && (strstr(r->st.pending, "vCPUs") ? cpus :
+			      strstr(r->st.pending, "memory") ? mem : true))
 		r->st.pending[0] = '\0';
-	else if (*r->st.pending)
-		fprintf(r->cli->err,
-			"%s: notice: VM %s: an earlier operation (%s) was interrupted before its result was recorded; the record may be out of date (check the guest, then use the sync command)\n",
-			r->cli->prog, r->e->label, r->st.pending);
 	return EXIT_DONE;
 }
 
@@ -614,6 +612,8 @@ static int write_record(struct vm_record *r, bool durable)
 
 int record_save(struct vm_record *r, const char *what)
 {
+	if (r->cli->dry_run)	/* a dry run changes no record */
+		return EXIT_DONE;
 	if (what)
 		snprintf(r->st.pending, sizeof(r->st.pending), "%s", what);
 	snprintf(r->st.identity, sizeof(r->st.identity), "%s", r->identity);

@@ -64,9 +64,10 @@ struct vm_record {
 int record_open(struct cli *cli, struct vm_record *r, bool reseed);
 /*
  * Ask the guest what it has (query extension, @cpus and/or @mem) and adopt
- * the answer.  A guest without the extension is no error: the record
- * stands, with a notice if an earlier operation was left unrecorded.
- * Returns an exit code, reported on failure.
+ * the answer, which settles an interrupted request of that kind.  A guest
+ * without the extension is no error: the record stands (hp_begin() says
+ * what to run for a request left unrecorded).  Returns an exit code,
+ * reported on failure.
  */
 int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 		   bool mem);

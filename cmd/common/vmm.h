@@ -52,7 +52,8 @@ struct vmm_ops {
 	 * is looked up (and an existing vCPU's ID checked) before any vCPU is
 	 * made.  @created[i] says which were made by this call, also on
 	 * failure; @have gets the APIC IDs of every vCPU the VMM has
-	 * afterwards, ascending (*@nhave of them).
+	 * afterwards, ascending (*@nhave of them).  With dry_run: which
+	 * would be made, and nothing is.
 	 */
 	enum upcall_status (*add_vcpus)(struct vmm *v, const uint8_t *ids, unsigned int n,
 					bool *created, uint8_t *have, unsigned int *nhave);
@@ -61,6 +62,7 @@ struct vmm_ops {
 	/*
 	 * Make a DIMM of @size, at @base when @at, else where the VMM places
 	 * it, and say where it went.  A VMM refusal leaves nothing behind.
+	 * With dry_run: the DIMM it would make, base 0 when the VMM would pick.
 	 */
 	enum upcall_status (*add_dimm)(struct vmm *v, uint64_t size, bool at, uint64_t base,
 				       struct vmm_dimm *out);
@@ -72,6 +74,7 @@ struct vmm {
 	int timeout_ms;
 	int cancel_fd;			/* readable: give up (cancel.h); -1: none */
 	FILE *trace;			/* -v: every message on this stream */
+	bool dry_run;			/* read, but make nothing: say what would be made */
 	char err[600];
 	/* the connection, for APIs that speak over one stream socket */
 	int fd;

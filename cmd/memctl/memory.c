@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* memctl add SIZE [--base ADDR] | del SIZE --base ADDR | list | sync --ranges LIST */
+/* memctl add SIZE [--base ADDR] | del SIZE [--base ADDR] | list | sync [--ranges LIST] */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +23,16 @@ static const struct argp_option add_options[] = {
 };
 
 static const struct argp_option del_options[] = {
-	{ "base", OPT_RANGE_BASE, "ADDR", 0, "Guest-physical start of the range (required)", 0 },
+	{ "base", OPT_RANGE_BASE, "ADDR", 0,
+	  "Guest-physical start of the range (default: the highest range of SIZE, "
+	  "the one placed last)", 0 },
 	{ 0 }
 };
 
 static const struct argp_option sync_options[] = {
 	{ "ranges", OPT_RANGES, "LIST", 0,
-	  "The ranges really plugged: BASE+SIZE,... (e.g. 0x100000000+1G), or none", 0 },
+	  "The ranges really plugged: BASE+SIZE,... (e.g. 0x100000000+1G), or none "
+	  "(default: ask the guest)", 0 },
 	{ 0 }
 };
 
@@ -63,13 +66,9 @@ static int parse_ranges(char *arg, struct mem_args *a, char *err, size_t errlen)
 
 static error_t mem_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_parse *p = state->input;
-	struct range_arg *a = &((struct mem_args *)p->args)->range;
-	error_t rc = parse_range_key(key, arg, state, a);
+	struct range_arg *a = &((struct mem_args *)((struct cli_parse *)state->input)->args)->range;
 
-	if (key == ARGP_KEY_END && !a->have_base && !strcmp(p->cmd->object, "del"))
-		argp_error(state, "missing --base ADDR (see 'memctl list')");
-	return rc;
+	return parse_range_key(key, arg, state, a);
 }
 
 static error_t sync_parse(int key, char *arg, struct argp_state *state)
@@ -81,10 +80,6 @@ static error_t sync_parse(int key, char *arg, struct argp_state *state)
 	case OPT_RANGES:
 		if (parse_ranges(arg, a, err, sizeof(err)))
 			argp_error(state, "--ranges: %s", err);
-		return 0;
-	case ARGP_KEY_END:
-		if (!a->have_ranges)
-			argp_error(state, "missing --ranges LIST (or --ranges none)");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -175,11 +170,41 @@ static int place(struct cli *cli, const struct vm_record *r, struct range_arg *a
 	return EXIT_DONE;
 }
 
+/*
+ * del without --base: the range of exactly @a->size at the highest base.
+ * Placement takes the lowest free block, so that is the one placed last
+ * (unless ranges were removed in between).
+ */
+static int pick_del(struct cli *cli, const struct vm_record *r, struct range_arg *a)
+{
+	const char *src = r->from_guest ? "the guest" : "the record";
+	int hit = -1;
+	char sz[32];
+
+	for (unsigned int i = 0; i < r->st.nmem; i++)
+		if (r->st.mem[i].size == a->size)
+			hit = (int)i;
+	format_size(a->size, sz, sizeof(sz));
+	if (hit < 0)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s has no hot-added range of exactly %s as far as %s knows (see 'memctl list'); give --base ADDR to remove part of a range",
+				r->e->label, sz, src);
+	a->base = r->st.mem[hit].base;
+	a->have_base = true;
+	cli_set(cli, "picked", json_true());
+	cli_say(cli, "picked 0x%" PRIx64 "-0x%" PRIx64 ", the highest range of %s %s lists, the one placed last (give --base for another)",
+		a->base, a->base + a->size - 1, sz, src);
+	return EXIT_DONE;
+}
+
 static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		  struct range_arg *a, bool add)
 {
 	char made[VMM_ID_MAX] = "";
 	int rc = check_aligned(cli, r->e, a->size, "size");
+
+	if (!rc && !add && !a->have_base)
+		rc = pick_del(cli, r, a);
 
 	if (!rc && a->have_base)
 		rc = check_aligned(cli, r->e, a->base, "base");
@@ -195,7 +220,9 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	if (add && r->e->vmm != VMM_NONE &&
 	    (rc = hp_vmm_dimm(cli, r, s, a->size, a->have_base, &a->base, made)))
 		return rc;
-	cli_set(cli, "base", json_integer((json_int_t)a->base));
+	/* a dry run that leaves the place to the VMM does not know the base */
+	cli_set(cli, "base", cli->dry_run && !a->base ? json_null() :
+		json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
 	return hp_mem_change(cli, r, s, add, a->base, a->size, made[0] ? made : NULL);
 }
@@ -263,21 +290,48 @@ static int check_sync(struct cli *cli, const struct vm_entry *e, struct mem_args
 	return EXIT_DONE;
 }
 
+/* sync without --ranges: the guest's answer, or an error that says what to give */
+static int ask_ranges(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		      struct vm_state *st)
+{
+	struct upcall_range_list ml;
+	enum upcall_status q = upcall_query_mem(s, &ml);
+	char cmd[PATH_MAX + 64];
+
+	if (q == UPCALL_ERR_GUEST) {
+		hp_tool(cli, r, "memctl", cmd, sizeof(cmd));
+		return cli_fail(cli, EXIT_REFUSED,
+				"VM %s: the guest does not answer queries (%s), so it cannot say which ranges are plugged; check the guest, then run '%s sync --ranges BASE+SIZE,...' (or --ranges none)",
+				r->e->label, upcall_errmsg(s), cmd);
+	}
+	if (q)
+		return cli_finish(cli, q);
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < ml.count; i++)
+		state_mem_add(st, ml.ranges[i].base, ml.ranges[i].size);
+	r->from_guest = true;
+	return EXIT_DONE;
+}
+
 static int run_sync(struct cli *cli, void *args)
 {
+	struct mem_args *a = args;
 	struct upcall_session *s;
 	struct vm_record r = { .lockfd = -1, .dirfd = -1 };
 	struct vm_state st;
 	int rc = cli_session(cli, &s);
 
-	if (!rc)
+	if (!rc && a->have_ranges)
 		rc = check_sync(cli, cli->entry, args, &st);
 	if (!rc)
 		rc = record_open(cli, &r, true);
+	if (!rc && !a->have_ranges)
+		rc = ask_ranges(cli, &r, s, &st);
 	if (!rc) {
 		r.st.nmem = st.nmem;
 		memcpy(r.st.mem, st.mem, sizeof(st.mem));
-		rc = record_save(&r, "");
+		/* an interrupted request about vCPUs stays marked */
+		rc = record_save(&r, hp_pending_is(&r, false) ? "" : NULL);
 	}
 	if (!rc) {
 		report_ranges(cli, &r);
@@ -290,11 +344,12 @@ static int run_sync(struct cli *cli, void *args)
 const struct cli_cmd memctl_cmds[] = {
 	{ "add", NULL, "SIZE", "Hot-add and online SIZE of memory (at --base, or placed)",
 	  add_options, mem_parse, sizeof(struct mem_args), run_add, NULL },
-	{ "del", NULL, "SIZE", "Offline and remove the plugged range SIZE at --base",
+	{ "del", NULL, "SIZE",
+	  "Offline and remove the plugged range SIZE at --base (default: the highest of SIZE)",
 	  del_options, mem_parse, sizeof(struct mem_args), run_del, NULL },
 	{ "list", NULL, NULL, "Show the hot-added ranges (asks the guest when it can answer)",
 	  NULL, NULL, sizeof(struct mem_args), run_list, NULL },
-	{ "sync", NULL, NULL, "Re-seed the state record with the ranges really plugged (nothing is sent)",
+	{ "sync", NULL, NULL, "Re-seed the state record with the ranges plugged: the guest's answer, or --ranges",
 	  sync_options, sync_parse, sizeof(struct mem_args), run_sync, NULL },
 	{ 0 }
 };

@@ -62,11 +62,16 @@ static error_t cpu_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* Without --apic-ids: the lowest free IDs, or the highest online but the boot CPU. */
+/*
+ * Without --apic-ids: the lowest free IDs, or the highest online but the
+ * boot CPU, of what the guest says is online; a guest that does not answer
+ * queries leaves the record's word, and the refusal says so.
+ */
 static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_change *c)
 {
 	uint8_t valid[UPCALL_MAX_APIC_IDS];
 	unsigned int nvalid = vm_valid_ids(r->e, valid), want = c->n;
+	char cmd[PATH_MAX + 64];
 
 	if (c->add)
 		c->n = topology_pick_free(valid, nvalid, r->st.cpus, r->st.ncpus, want, c->ids);
@@ -74,30 +79,52 @@ static int pick_ids(struct cli *cli, const struct vm_record *r, struct cpu_chang
 		c->n = topology_pick_online(r->st.cpus, r->st.ncpus, valid[0], want, c->ids);
 	if (c->n == want)
 		return EXIT_DONE;
+	if (r->from_guest)
+		return cli_fail(cli, EXIT_USAGE,
+				"VM %s has only %u vCPU%s %s, as the guest reports (max_vcpu_count %u, see 'vcpuctl get')",
+				r->e->label, c->n, c->n == 1 ? "" : "s",
+				c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
+	hp_tool(cli, r, "vcpuctl", cmd, sizeof(cmd));
 	return cli_fail(cli, EXIT_USAGE,
-			"VM %s has only %u vCPU%s %s (max_vcpu_count %u, see 'vcpuctl get')",
+			"VM %s has only %u vCPU%s %s according to its record, which says %u %s online; the guest does not answer queries, so give --apic-ids LIST, or correct the record with '%s sync --apic-ids LIST'%s",
 			r->e->label, c->n, c->n == 1 ? "" : "s",
-			c->add ? "left to add" : "that can be removed", r->e->max_vcpus);
+			c->add ? "left to add" : "that can be removed", r->st.ncpus,
+			r->st.ncpus == 1 ? "is" : "are", cmd,
+			r->e->in_inventory ? "" : " (or --boot-vcpus B for a VM without a record)");
 }
 
 /* --apic-ids: x86_64 only (the inventory may say aarch64), and this VM's IDs. */
-static int given_ids(struct cli *cli, const struct vm_record *r, const struct cpu_args *a,
+static int given_ids(struct cli *cli, const struct vm_entry *e, const struct cpu_args *a,
 		     struct cpu_change *c)
 {
 	uint8_t valid[UPCALL_MAX_APIC_IDS];
-	unsigned int nvalid = vm_valid_ids(r->e, valid);
+	unsigned int nvalid = vm_valid_ids(e, valid);
 
 	if (cli->arch == UPCALL_ARCH_AARCH64)
 		return cli_fail(cli, EXIT_USAGE,
 				"--apic-ids applies to x86_64 guests only (VM %s is aarch64, which takes a count)",
-				r->e->label);
+				e->label);
 	for (unsigned int i = 0; i < a->nids; i++)
 		if (!memchr(valid, a->ids[i], nvalid))
 			return cli_fail(cli, EXIT_USAGE,
 					"VM %s: APIC ID %u is not one of its vCPUs' IDs (see its topology and max_vcpu_count)",
-					r->e->label, a->ids[i]);
+					e->label, a->ids[i]);
 	memcpy(c->ids, a->ids, a->nids);
 	return EXIT_DONE;
+}
+
+/* A refusal of IDs the guest was not asked about: say where they came from. */
+static void picked_from_record(struct cli *cli, const struct vm_record *r,
+			       const struct cpu_change *c)
+{
+	char list[ID_LIST_MAX], cmd[PATH_MAX + 64];
+
+	format_id_list(c->ids, c->n, list, sizeof(list));
+	hp_tool(cli, r, "vcpuctl", cmd, sizeof(cmd));
+	fprintf(cli->err,
+		"%s: notice: VM %s: %s%s %s %s picked from its record, since the guest does not answer queries; if the record is wrong, correct it with '%s sync --apic-ids LIST' or give --apic-ids\n",
+		cli->prog, r->e->label, cli->arch == UPCALL_ARCH_AARCH64 ? "CPU id" : "APIC ID",
+		c->n == 1 ? "" : "s", list, c->n == 1 ? "was" : "were", cmd);
 }
 
 static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
@@ -112,13 +139,19 @@ static int run_cpu(struct cli *cli, struct cpu_args *a, bool add)
 	/* the boot state of a VM the inventory does not know */
 	if (!cli->entry->in_inventory && a->boot_vcpus <= cli->entry->max_vcpus)
 		cli->entry->boot_vcpus = a->boot_vcpus;
-	rc = hp_begin(cli, &r, s, false, false);
-	if (!rc && a->nids)
-		rc = given_ids(cli, &r, a, &c);
-	else if (!rc)
+	/* IDs that cannot be right are refused before anything is sent */
+	if (a->nids && (rc = given_ids(cli, cli->entry, a, &c)))
+		return rc;
+	/* the guest is asked which are online when there is a pick to make */
+	rc = hp_begin(cli, &r, s, !a->nids, false);
+	if (!rc && !a->nids)
+		cli_set(cli, "source", json_text(r.from_guest ? "guest" : "record"));
+	if (!rc && !a->nids)
 		rc = pick_ids(cli, &r, &c);
 	if (!rc)
 		rc = hp_cpu_change(cli, &r, s, &c);
+	if (rc == EXIT_REFUSED && !a->nids && !r.from_guest)
+		picked_from_record(cli, &r, &c);
 	record_close(&r);
 	return rc;
 }

@@ -66,11 +66,19 @@ static int run_mmio(struct cli *cli, struct mmio_args *a, bool add)
 
 	if (rc)
 		return rc;
-	st = add ? upcall_add_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL) :
-		   upcall_del_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL);
 	cli_set(cli, "base", json_integer((json_int_t)a->base));
 	cli_set(cli, "size", json_integer((json_int_t)a->size));
 	cli_set(cli, "irq", json_integer((json_int_t)a->irq));
+	if (cli->dry_run) {
+		cli_set(cli, "dry_run", json_true());
+		cli_set(cli, "request", json_text(add ? "ADD_MMIO" : "DEL_MMIO"));
+		cli_say(cli, "would %s virtio-mmio device at 0x%" PRIx64 "-0x%" PRIx64 ", IRQ %lu with %s; nothing sent",
+			add ? "add" : "remove", a->base, a->base + a->size - 1, a->irq,
+			add ? "ADD_MMIO" : "DEL_MMIO");
+		return cli_finish(cli, UPCALL_OK);
+	}
+	st = add ? upcall_add_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL) :
+		   upcall_del_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL);
 	if (st == UPCALL_OK)
 		cli_say(cli, "%s virtio-mmio device at 0x%" PRIx64 "-0x%" PRIx64 ", IRQ %lu",
 			add ? "added" : "removed", a->base, a->base + a->size - 1, a->irq);
@@ -124,10 +132,20 @@ static int run_pci(struct cli *cli, struct pci_args *a, bool add)
 
 	if (rc)
 		return rc;
-	st = add ? upcall_add_pci(s, a->bus, a->devfn, NULL) :
-		   upcall_del_pci(s, a->bus, a->devfn, NULL);
 	snprintf(addr, sizeof(addr), "%02x:%02x.%u", a->bus, a->devfn >> 3, a->devfn & 7u);
 	cli_set(cli, "address", json_text(addr));
+	if (cli->dry_run) {
+		cli_set(cli, "dry_run", json_true());
+		cli_set(cli, "request", json_text(add ? "ADD_PCI" : "DEL_PCI"));
+		if (add)
+			cli_say(cli, "would rescan PCI bus %02x for %s with ADD_PCI; nothing sent",
+				a->bus, addr);
+		else
+			cli_say(cli, "would remove PCI device %s with DEL_PCI; nothing sent", addr);
+		return cli_finish(cli, UPCALL_OK);
+	}
+	st = add ? upcall_add_pci(s, a->bus, a->devfn, NULL) :
+		   upcall_del_pci(s, a->bus, a->devfn, NULL);
 	if (st == UPCALL_OK && add)
 		cli_say(cli, "rescanned PCI bus %02x for %s", a->bus, addr);
 	else if (st == UPCALL_OK)

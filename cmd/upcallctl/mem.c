@@ -48,7 +48,7 @@ static int run_mem(struct cli *cli, struct range_arg *a, bool add)
 	if (!rc)
 		rc = check_blocks(cli, a);
 	if (!rc)
-		rc = hp_begin(cli, &r, s, false, false);
+		rc = hp_begin(cli, &r, s, false, true);
 	if (!rc) {
 		cli_set(cli, "base", json_integer((json_int_t)a->base));
 		cli_set(cli, "size", json_integer((json_int_t)a->size));

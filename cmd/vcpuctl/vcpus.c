@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* vcpuctl get | set-count N | sync --apic-ids LIST */
+/* vcpuctl get | set-count N | sync [--apic-ids LIST] */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +16,7 @@ enum { OPT_APIC_IDS = 0x200 };
 static const struct argp_option sync_options[] = {
 	{ "apic-ids", OPT_APIC_IDS, "LIST", 0,
 	  "The IDs really online (x86_64 APIC IDs, aarch64 CPU ids), e.g. 0,1,4; "
-	  "must include the boot CPU", 0 },
+	  "must include the boot CPU (default: ask the guest)", 0 },
 	{ 0 }
 };
 
@@ -36,10 +36,6 @@ static error_t sync_parse(int key, char *arg, struct argp_state *state)
 	case OPT_APIC_IDS:
 		if (parse_id_list(arg, a->ids, UPCALL_MAX_APIC_IDS, &a->nids, err, sizeof(err)))
 			argp_error(state, "--apic-ids: %s", err);
-		return 0;
-	case ARGP_KEY_END:
-		if (!a->nids)
-			argp_error(state, "missing --apic-ids LIST");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -157,6 +153,42 @@ static int run_set_count(struct cli *cli, void *args)
 	return rc;
 }
 
+/* The record takes @a's IDs; an interrupted request about memory stays marked. */
+static int save_sync(struct cli *cli, struct vm_record *r, const struct vcpu_args *a)
+{
+	int rc;
+
+	state_cpus_set(&r->st, a->ids, a->nids);
+	r->st.nuncertain = 0;
+	rc = record_save(r, hp_pending_is(r, true) ? "" : NULL);
+	if (rc)
+		return rc;
+	report_state(cli, r);
+	return cli_finish(cli, UPCALL_OK);
+}
+
+/* sync without a list: the guest's answer, or an error that says what to give */
+static int ask_online(struct cli *cli, struct vm_record *r, struct upcall_session *s,
+		      struct vcpu_args *a)
+{
+	struct upcall_id_list on;
+	enum upcall_status st = upcall_query_cpus(s, &on);
+	char cmd[PATH_MAX + 64];
+
+	if (st == UPCALL_ERR_GUEST) {
+		hp_tool(cli, r, "vcpuctl", cmd, sizeof(cmd));
+		return cli_fail(cli, EXIT_REFUSED,
+				"VM %s: the guest does not answer queries (%s), so it cannot say which vCPUs are online; check the guest, then run '%s sync --apic-ids LIST'",
+				r->e->label, upcall_errmsg(s), cmd);
+	}
+	if (st)
+		return cli_finish(cli, st);
+	memcpy(a->ids, on.ids, on.count);
+	a->nids = on.count;
+	r->from_guest = true;
+	return EXIT_DONE;
+}
+
 static int run_sync(struct cli *cli, void *args)
 {
 	struct vcpu_args *a = args;
@@ -168,6 +200,15 @@ static int run_sync(struct cli *cli, void *args)
 
 	if (rc)
 		return rc;
+	if (!a->nids) {
+		rc = record_open(cli, &r, true);
+		if (!rc)
+			rc = ask_online(cli, &r, s, a);
+		if (!rc)
+			rc = save_sync(cli, &r, a);
+		record_close(&r);
+		return rc;
+	}
 	nvalid = vm_valid_ids(cli->entry, valid);
 	for (unsigned int i = 0; i < a->nids; i++)
 		if (!memchr(valid, a->ids[i], nvalid))
@@ -178,15 +219,8 @@ static int run_sync(struct cli *cli, void *args)
 		return cli_fail(cli, EXIT_USAGE, "VM %s: the boot CPU (ID %u) is always online; list it",
 				cli->entry->label, valid[0]);
 	rc = record_open(cli, &r, true);
-	if (!rc) {
-		state_cpus_set(&r.st, a->ids, a->nids);
-		r.st.nuncertain = 0;
-		rc = record_save(&r, "");
-	}
-	if (!rc) {
-		report_state(cli, &r);
-		rc = cli_finish(cli, UPCALL_OK);
-	}
+	if (!rc)
+		rc = save_sync(cli, &r, a);
 	record_close(&r);
 	return rc;
 }
@@ -198,7 +232,7 @@ const struct cli_cmd vcpuctl_cmds[] = {
 	  "Add or remove vCPUs until N are online (1..max_vcpu_count); exit 2 when only some were",
 	  NULL, count_parse, sizeof(struct vcpu_args), run_set_count, NULL },
 	{ "sync", NULL, NULL,
-	  "Re-seed the state record with the vCPUs really online (nothing is sent)",
+	  "Re-seed the state record with the vCPUs online: the guest's answer, or --apic-ids",
 	  sync_options, sync_parse, sizeof(struct vcpu_args), run_sync, NULL },
 	{ 0 }
 };

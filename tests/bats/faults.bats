@@ -85,22 +85,22 @@ fault_case() {
 
 @test "silent guest: 75" {
 	fault_case 75 "timed out after 1s waiting for the reply to ADD_CPU$" \
-		--fault no-reply -- cpu add 1
+		--fault no-reply -- cpu add 1 --apic-ids 1
 }
 
 @test "bad magic: 76" {
 	fault_case 76 "bad magic 0x[0-9a-f]{8} in the reply to ADD_CPU \(expected 0x444d0100\)$" \
-		--fault bad-magic -- cpu add 1
+		--fault bad-magic -- cpu add 1 --apic-ids 1
 }
 
 @test "wrong echoed type: 76" {
 	fault_case 76 "reply to ADD_CPU echoes type [A-Z_0-9x]+$" \
-		--fault wrong-type -- cpu add 1
+		--fault wrong-type -- cpu add 1 --apic-ids 1
 }
 
 @test "short reply then close: 76" {
 	fault_case 76 "short reply to ADD_CPU: connection closed after [0-9]+ of 1024 bytes$" \
-		--fault short-reply -- cpu add 1
+		--fault short-reply -- cpu add 1 --apic-ids 1
 }
 
 @test "garbage instead of OK: 76" {
@@ -114,12 +114,12 @@ fault_case() {
 }
 
 @test "slow drip: 75 at the timeout, not after the whole frame" {
-	fault_case 75 "timed out after 1s" --fault slow-drip=100 -- cpu add 1
+	fault_case 75 "timed out after 1s" --fault slow-drip=100 -- cpu add 1 --apic-ids 1
 }
 
 @test "guest errno: 1 with the errno named" {
 	fault_case 1 "guest replied -5 \(Input/output error\) to ADD_CPU: a vCPU did not come up \(the VMM has not created it, or it failed to start\)$" \
-		--fault errno=5 -- cpu add 1
+		--fault errno=5 -- cpu add 1 --apic-ids 1
 	assert_equal "$(stub_state cpus)" "0"
 }
 
@@ -160,12 +160,12 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 
 @test "a guest that claims more CPUs than asked: 76" {
 	fault_case 76 "guest claims 2 of 1 CPUs handled in its reply to ADD_CPU$" \
-		--fault lie-index -- cpu add 1
+		--fault lie-index -- cpu add 1 --apic-ids 1
 }
 
 @test "stub killed mid-request: 69" {
 	fault_case 69 "guest closed the connection instead of replying to ADD_CPU$" \
-		--fault exit-after=1 -- cpu add 1
+		--fault exit-after=1 -- cpu add 1 --apic-ids 1
 }
 
 @test "a guest that is merely slow is waited for" {
@@ -178,7 +178,7 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 @test "stub killed with SIGKILL while the client waits: 69 at once, not at the timeout" {
 	start_stub --boot-vcpus 1 --max-vcpus 8 --fault reply-after=60000
 	local t0 pid
-	"$UPCALLCTL" --vm "$SOCK" --timeout 30 cpu add 1 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	"$UPCALLCTL" --vm "$SOCK" --timeout 30 cpu add 1 --apic-ids 1 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	pid=$!
 	wait_stub_requests 1	# the client waits for the reply
 	t0=$(now_ms)

@@ -29,6 +29,31 @@ teardown() { stop_stub; }
 	assert_output 2
 }
 
+@test "memctl del SIZE without --base removes the highest range of that size, the one placed last, and says which" {
+	start_stub
+	mem add 256M
+	mem add 1G
+	mem add 256M
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000 0x110000000+0x40000000 0x150000000+0x10000000"
+	run mem del 256M
+	assert_success
+	assert_line "picked 0x150000000-0x15fffffff, the highest range of 256MiB the guest lists, the one placed last (give --base for another)"
+	assert_line "removed 256MiB of memory at 0x150000000-0x15fffffff"
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000 0x110000000+0x40000000"
+	run mem -o json del 1G
+	assert_success
+	assert_output --partial '"base":4563402752'
+	assert_output --partial '"picked":true'
+	assert_equal "$(stub_state mem)" "0x100000000+0x10000000"
+	local n
+	n=$(stub_state requests)
+	run mem del 512M
+	assert_failure 64
+	assert_output "memctl: VM web1 has no hot-added range of exactly 512MiB as far as the guest knows (see 'memctl list'); give --base ADDR to remove part of a range"
+	# the query, and no DEL_MEM
+	assert_equal "$(stub_state requests)" "$((n + 1))"
+}
+
 @test "memctl refuses what the inventory or record rule out, sending nothing" {
 	start_stub
 	run mem add 100M
@@ -45,6 +70,9 @@ teardown() { stop_stub; }
 	run mem del 128M --base 0x100000000
 	assert_failure 64
 	assert_output --partial "is not plugged in VM web1"
+	run mem del 128M
+	assert_failure 64
+	assert_output --partial "has no hot-added range of exactly 128MiB"
 	refute_line --partial "ADD_MEM"
 	assert_equal "$(stub_state mem)" ""
 	run grep -c 'ADD_MEM\|DEL_MEM' "$STATE"
@@ -62,6 +90,50 @@ teardown() { stop_stub; }
 	run mem add 128M --base 0x100000000
 	assert_failure 64
 	assert_output --partial "overlaps the plugged range 0x100000000+0x10000000"
+}
+
+@test "memctl sync without --ranges takes the guest's answer; an interrupted vCPU request stays marked" {
+	start_stub
+	"$UPCALLCTL" --vm "$SOCK" mem add 256M --base 0x100000000
+	mkdir -p "$UPCALL_STATE_DIR"
+	mem list >/dev/null
+	# a vCPU request the record still marks: not memctl's to settle
+	sed -i '$a pending: "add vCPUs 1"' "$RECORD"
+	run mem -o json sync
+	assert_success
+	assert_output --partial '"ranges":[{"base":4294967296,"size":268435456}]'
+	assert_output --partial '"source":"guest"'
+	grep -qx 'pending: "add vCPUs 1"' "$RECORD"
+	grep -qx -- '- {base: 0x100000000, size: 0x10000000}' "$RECORD"
+}
+
+@test "memctl sync without --ranges on a guest that does not answer queries: a clear error, the record unchanged" {
+	start_stub --upstream
+	run mem sync --ranges 0x100000000+128M
+	assert_success
+	run mem sync
+	assert_failure 1
+	assert_output --partial "VM web1: the guest does not answer queries"
+	assert_output --partial "so it cannot say which ranges are plugged; check the guest, then run 'memctl --config $INV --vm web1 sync --ranges BASE+SIZE,...' (or --ranges none)"
+	grep -qx -- '- {base: 0x100000000, size: 0x8000000}' "$RECORD"
+}
+
+@test "memctl: kill -9 mid-request; the next command names the exact sync for either outcome" {
+	# every reply takes 3 s: the query's, then ADD_MEM's
+	start_stub --no-query --fault reply-after=3000
+	"$MEMCTL" --config "$INV" --vm web1 -t 10 add 128M 3>&- &
+	local pid=$!
+	wait_stub_requests 2
+	kill -9 "$pid"
+	wait "$pid" || true
+	grep -qx 'pending: "add memory 0x100000000+0x8000000"' "$RECORD"
+	run mem -t 10 list
+	assert_success
+	assert_line --partial "an earlier request was interrupted before its result was recorded (add memory 0x100000000+0x8000000), and the guest does not answer queries: check the guest, then run 'memctl --config $INV --vm web1 sync --ranges 0x100000000+0x8000000' if it was done, or 'memctl --config $INV --vm web1 sync --ranges none' if it was not"
+	run "$MEMCTL" --config "$INV" --vm web1 -t 10 sync --ranges 0x100000000+0x8000000
+	assert_success
+	refute grep -q '^pending:' "$RECORD"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
 }
 
 @test "a record full of ranges refuses one more before anything is sent" {

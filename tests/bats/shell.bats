@@ -110,7 +110,7 @@ script() {
 	script 'cpu add 1 -o json' 'cpu add 1 --apic-ids 2' '-o json status'
 	shell_script
 	assert_success
-	assert_line --index 0 --regexp "^\\{\"vm\":\"$SOCK\",\"requested\":1,.*\"command\":\"cpu add\",\"ok\":true,\"exit_code\":0\\}\$"
+	assert_line --index 0 --regexp "^\\{\"vm\":\"$SOCK\",\"source\":\"guest\",\"requested\":1,.*\"command\":\"cpu add\",\"ok\":true,\"exit_code\":0\\}\$"
 	assert_line --index 1 "added 1 vCPU (APIC ID 2)"
 	assert_line --index 2 --regexp "^\\{\"vm\":\"$SOCK\",\"target\":\".*\",\"connected\":true,\"requests\":$(stub_state requests),"
 }

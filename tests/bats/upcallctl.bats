@@ -63,6 +63,63 @@ teardown() {
 	assert_equal "$(stub_state cpus)" "0,1,2,3"
 }
 
+@test "cpu add and del ask the guest which are online: a record that knows nothing of two boot CPUs" {
+	stop_stub
+	start_stub --boot-vcpus 2 --max-vcpus 8
+	run ctl -o json cpu add 1
+	assert_success
+	assert_output --partial '"source":"guest"'
+	assert_output --partial '"apic_ids":[2]'
+	assert_equal "$(stub_state cpus)" "0,1,2"
+	run ctl cpu del 1
+	assert_success
+	assert_output "removed 1 vCPU (APIC ID 2)"
+	run ctl cpu del 1
+	assert_success
+	assert_output "removed 1 vCPU (APIC ID 1)"
+	assert_equal "$(stub_state cpus)" "0"
+	run ctl cpu del 1
+	assert_failure 64
+	assert_output --partial "only 0 vCPUs that can be removed, as the guest reports"
+}
+
+@test "cpu add and del on a guest that does not answer queries go by the record, and say so" {
+	stop_stub
+	start_stub --upstream --boot-vcpus 2 --max-vcpus 8
+	run ctl -o json cpu add 1
+	assert_failure 1
+	assert_output --partial '"source":"record"'
+	assert_output --partial "APIC ID 1 was picked from its record, since the guest does not answer queries"
+	assert_equal "$(stub_state cpus)" "0,1"
+	local n
+	n=$(stub_state requests)
+	run ctl cpu del 1
+	assert_failure 64
+	assert_output --partial "only 0 vCPUs that can be removed according to its record, which says 1 is online; the guest does not answer queries"
+	assert_output --partial "sync --apic-ids LIST"
+	# the query and nothing else: no DEL_CPU was sent
+	assert_equal "$(stub_state last)" "QUERY_CPUS ret=-1 size=0"
+	assert_equal "$(stub_state requests)" "$((n + 1))"
+	run "$B/vcpuctl" --vm "$SOCK" sync --apic-ids 0,1
+	assert_success
+	run ctl cpu add 1
+	assert_success
+	assert_output "added 1 vCPU (APIC ID 2)"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "cpu add --apic-ids asks nothing first; a request left in flight gets the sync for either kind of guest" {
+	ctl cpu add 1
+	# as a request interrupted after it was sent leaves the record
+	sed -i '$a pending: "add vCPUs 3"' "$UPCALL_STATE_DIR"/*.yaml
+	run ctl cpu add 1 --apic-ids 2
+	assert_success
+	assert_line "added 1 vCPU (APIC ID 2)"
+	assert_line --partial "(add vCPUs 3): run 'vcpuctl --vm $SOCK sync' if the guest answers queries; otherwise check the guest, then run 'vcpuctl --vm $SOCK sync --apic-ids 0,1,3' if it was done, or 'vcpuctl --vm $SOCK sync --apic-ids 0,1' if it was not"
+	# QUERY_CPUS and ADD_CPU, then ADD_CPU alone
+	assert_equal "$(stub_state requests)" 3
+}
+
 @test "deleting the boot CPU is refused by the guest, exit 1" {
 	# two CPUs online: the rule that never removes every CPU does not apply
 	ctl cpu add 1

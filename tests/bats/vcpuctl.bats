@@ -94,10 +94,57 @@ teardown() { stop_stub; }
 	run grep -c '^pending: "add vCPUs 1, 2"$' "$RECORD"
 	assert_output 1
 	assert_equal "$(record_cpus)" "0"
+	run vcpu -t 10 get
+	assert_success
+	assert_line --partial "an earlier request was interrupted before its result was recorded (add vCPUs 1, 2)"
+	assert_line --partial "web1: 1 vCPU online (APIC ID 0), max 8; from the record"
+	# the notice names the exact command for either outcome; the guest did it
+	assert_line --partial "check the guest, then run 'vcpuctl --config $INV --vm web1 sync --apic-ids 0,1,2' if it was done, or 'vcpuctl --config $INV --vm web1 sync --apic-ids 0' if it was not"
+	run "$VCPUCTL" --config "$INV" --vm web1 sync --apic-ids 0,1,2
+	assert_success
+	refute grep -q '^pending:' "$RECORD"
+	assert_equal "$(record_cpus)" "$(stub_state cpus)"
+}
+
+@test "vcpuctl: an interrupted request is settled by a query of its kind; one of the other kind names its sync" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --boot-vcpus 2 --max-vcpus 8
+	vcpu get
+	# records as an interrupted request leaves them
+	sed -i '$a pending: "add memory 0x100000000+0x8000000"' "$RECORD"
 	run vcpu get
 	assert_success
-	assert_line --partial "an earlier operation (add vCPUs 1, 2) was interrupted"
-	assert_line --partial "web1: 1 vCPU online (APIC ID 0), max 8; from the record"
+	assert_line "vcpuctl: notice: VM web1: an earlier request was interrupted before its result was recorded (add memory 0x100000000+0x8000000); run 'memctl --config $INV --vm web1 sync' to take the guest's answer into the record"
+	grep -q '^pending:' "$RECORD"
+	run "$MEMCTL" --config "$INV" --vm web1 sync
+	assert_success
+	refute grep -q '^pending:' "$RECORD"
+	sed -i '$a pending: "add vCPUs 2"' "$RECORD"
+	run vcpu get
+	assert_success
+	refute_output --partial "notice"
+	refute grep -q '^pending:' "$RECORD"
+}
+
+@test "vcpuctl sync without a list takes the guest's answer" {
+	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
+	start_stub --boot-vcpus 3 --max-vcpus 8
+	run vcpu -o json sync
+	assert_success
+	assert_output --partial '"apic_ids":[0,1,2]'
+	assert_output --partial '"source":"guest"'
+	assert_equal "$(record_cpus)" "0,1,2"
+}
+
+@test "vcpuctl sync without a list on a guest that does not answer queries: a clear error, the record unchanged" {
+	write_inventory "boot_vcpu_count: 1" "max_vcpu_count: 8"
+	start_stub --upstream --boot-vcpus 3 --max-vcpus 8
+	vcpu get
+	run vcpu sync
+	assert_failure 1
+	assert_output --partial "VM web1: the guest does not answer queries"
+	assert_output --partial "so it cannot say which vCPUs are online; check the guest, then run 'vcpuctl --config $INV --vm web1 sync --apic-ids LIST'"
+	assert_equal "$(record_cpus)" "0"
 }
 
 @test "a guest that cannot be reached leaves no pending mark" {
@@ -109,7 +156,6 @@ teardown() { stop_stub; }
 	assert_failure 69
 	run "$MEMCTL" --config "$INV" --vm web1 add 128M
 	assert_failure 69
-	# upcallctl asks the guest nothing before its request
 	run "$UPCALLCTL" --config "$INV" --vm web1 cpu add 1
 	assert_failure 69
 	run "$UPCALLCTL" --config "$INV" --vm web1 mem add 128M --base 0x100000000

@@ -398,13 +398,13 @@ added 2 vCPUs (APIC IDs 1, 2)"
 	start_stub --max-vcpus 4 --qmp "$QMP"
 	# the first literal block is the inventory, the third qemu1's record
 	awk '/^\.Bd -literal/ { n++; next } /^\.Ed/ { if (n == 1) exit; next } n == 1' "$man" |
-		sed "s|vsock:7|$SOCK|; s|/run/qemu1.qmp|$QMP|" >"$INV"
+		sed "s|/run/qemu1.sock|$SOCK|; s|/run/qemu1.qmp|$QMP|" >"$INV"
 	chmod 600 "$INV"
 	"$VCPUCTL" --config "$INV" --vm qemu1 set-count 3
 	"$MEMCTL" --config "$INV" --vm qemu1 add 256M
 	"$VCPUCTL" --config "$INV" --vm qemu1 set-count 1
 	awk '/^\.Bd -literal/ { n++; next } /^\.Ed/ { if (n == 3) exit; next } n == 3' "$man" |
-		sed "s|vsock:7:219|unix:$SOCK|" | grep -v '^identity:' >"$BATS_TEST_TMPDIR/expected"
+		sed "s|/run/qemu1.sock|$SOCK|" | grep -v '^identity:' >"$BATS_TEST_TMPDIR/expected"
 	grep -v -e '^identity:' -e '^#' "$UPCALL_STATE_DIR/qemu1.yaml" >"$BATS_TEST_TMPDIR/actual"
 	run diff "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/actual"
 	assert_success
