@@ -143,3 +143,15 @@ teardown() {
 	assert_line --partial "{\"vm\":\"$sock2\",\"count\":1,\"apic_ids\":[0]"
 	assert_line --partial "{\"vm\":\"$SOCK\",\"count\":2,\"apic_ids\":[0,1]"
 }
+
+@test "the shell runs the lists, and raw knows QUERY_MMIO and QUERY_PCI by name" {
+	run_bounded 20 "$UPCALLCTL" shell --vm "$SOCK" <<-'IN'
+	pci list
+	raw QUERY_PCI 0000000000000000
+	raw query_mmio 0100000000000000
+	IN
+	assert_success
+	assert_line "  0000:00:03.0 1af4:1000 class 020000"
+	assert_line "reply QUERY_PCI (0x103), msg_size 32, ret 0 (ok)"
+	assert_line "reply QUERY_MMIO (0x102), msg_size 16, ret 0 (ok)"
+}
