@@ -1,5 +1,5 @@
 # upcall-tools: libupcall, the tools, the guest stub, tests.
-VERSION := 0.1.0
+VERSION := 0.2.0
 SOVERSION := 0
 
 PREFIX ?= /usr/local

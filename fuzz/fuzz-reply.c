@@ -15,9 +15,45 @@ static const uint32_t types[] = {
 	UPCALL_MSG_ADD_MEM, UPCALL_MSG_DEL_MEM, UPCALL_MSG_ADD_MMIO,
 	UPCALL_MSG_DEL_MMIO, UPCALL_MSG_ADD_PCI, UPCALL_MSG_DEL_PCI,
 	UPCALL_MSG_QUERY_CPUS, UPCALL_MSG_QUERY_MEM, 0x1234,
+	UPCALL_MSG_QUERY_MMIO, UPCALL_MSG_QUERY_PCI,
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 #define POISON 0xa5
+
+/* A page is accepted only within its own total and msg_size. */
+static void check_pages(const struct upcall_reply *r, uint32_t type, uint32_t start)
+{
+	struct upcall_mmio_dev mmio[UPCALL_MAX_MMIO_ENTRIES];
+	struct upcall_pci_dev pci[UPCALL_MAX_PCI_ENTRIES];
+	char err[UPCALL_ERRMSG_MAX] = "";
+	struct upcall_list_head h;
+	uint32_t tag = UPCALL_LIST_TAG_INIT;
+	enum upcall_status st;
+	size_t esize;
+
+	if (type == UPCALL_MSG_QUERY_MMIO) {
+		st = upcall_decode_mmio_page(r, start, &h, mmio, &tag, err, sizeof(err));
+		esize = sizeof(struct upcall_mmio);
+	} else if (type == UPCALL_MSG_QUERY_PCI) {
+		st = upcall_decode_pci_page(r, start, &h, pci, &tag, err, sizeof(err));
+		esize = sizeof(struct upcall_pci_entry);
+	} else {
+		return;
+	}
+	if (st != UPCALL_OK) {
+		FUZZ_CHECK(st == UPCALL_ERR_PROTOCOL, "status %d", st);
+		FUZZ_CHECK_MSG(err);
+		return;
+	}
+	FUZZ_CHECK(h.start == start && h.count <= h.total - start &&
+		   (h.count > 0 || start == h.total) &&
+		   sizeof(struct upcall_list_head) + h.count * esize <= r->msg_size,
+		   "page of %u from %u of %u in %u bytes", h.count, start, h.total, r->msg_size);
+	for (uint32_t i = 0; type == UPCALL_MSG_QUERY_MMIO && i < h.count; i++)
+		FUZZ_CHECK(mmio[i].size && mmio[i].base + mmio[i].size > mmio[i].base &&
+			   mmio[i].irq >= 1 && mmio[i].irq <= UPCALL_MAX_IRQ &&
+			   (!i || mmio[i].base > mmio[i - 1].base), "MMIO entry %u", i);
+}
 
 static void check_lists(const struct upcall_reply *r, uint32_t type)
 {
@@ -70,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    r.msg_size >= 4)
 			FUZZ_CHECK(r.cpu_index <= count, "index %u of %u", r.cpu_index, count);
 		check_lists(&r, type);
+		check_pages(&r, type, count);
 	}
 
 	err[0] = '\0';

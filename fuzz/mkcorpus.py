@@ -11,7 +11,7 @@ import shutil
 import struct
 
 MAGIC = 0x444D0100
-TYPES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 0x100, 0x101, 0x1234]  # fuzz-reply's order
+TYPES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 0x100, 0x101, 0x1234, 0x102, 0x103]  # fuzz-reply's order
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
 
@@ -40,6 +40,15 @@ def reply_seeds():
     mem = struct.pack("<II", 2, 0) + struct.pack("<QQ", 1 << 32, 1 << 30) + struct.pack("<QQ", 5 << 30, 1 << 28)
     yield "query-mem", bytes([t(0x101), 0]) + reply(0x101, 0, mem)
     yield "query-mem-short", bytes([t(0x101), 0]) + reply(0x101, 0, struct.pack("<II", 5, 0))
+    mmio = struct.pack("<QQII", 0xD0000000, 0x1000, 5, 0) + struct.pack("<QQII", 0xD0001000, 0x200, 6, 0)
+    yield "query-mmio", bytes([t(0x102), 0]) + reply(0x102, 0, struct.pack("<IIII", 2, 0, 2, 0x811C9DC5) + mmio)
+    yield "query-mmio-page2", bytes([t(0x102), 41]) + reply(0x102, 0, struct.pack("<IIII", 43, 41, 2, 7) + mmio)
+    yield "query-mmio-stuck", bytes([t(0x102), 0]) + reply(0x102, 0, struct.pack("<IIII", 3, 0, 0, 7))
+    pci = struct.pack("<IBBHHBBI", 0, 0, 0x18, 0x1AF4, 0x1000, 1, 0, 0x020000)
+    pci += struct.pack("<IBBHHBBI", 0, 1, 0, 0x8086, 0x29C0, 0, 0, 0x060000)
+    yield "query-pci", bytes([t(0x103), 0]) + reply(0x103, 0, struct.pack("<IIII", 2, 0, 2, 9) + pci)
+    yield "query-pci-short", bytes([t(0x103), 0]) + reply(0x103, 0, struct.pack("<IIII", 2, 0, 2, 9) + pci[:20])
+    yield "query-pci-unknown", bytes([t(0x103), 0]) + reply(0x103, -1)
     yield "connect", bytes([t(0), 0]) + hdr(0, 0)
 
 
@@ -182,6 +191,9 @@ def request_seeds():
     yield "faults", bytes([15 << 2, 255, 0, 2 | 8]) + request(1, cpu_payload([1, 2, 3])) + request(3, mem)
     yield "fail-cpu", bytes([15 << 2, 255, 0, 2]) + request(1, cpu_payload([1, 2, 3])) + request(2, cpu_payload([1]))
     yield "no-query", bytes([2 | 15 << 2, 7, 0, 0]) + request(0x100) + request(0x101)
+    page = struct.pack("<II", 0, 0)
+    yield "x86-lists", x86 + request(5, mmio) + request(0x102, page) + request(7, pci) + request(0x103, page) + \
+        request(0x103, struct.pack("<II", 1, 0)) + request(0x102, struct.pack("<II", 0, 1))
 
 
 SEEDS = {

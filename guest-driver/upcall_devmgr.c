@@ -38,7 +38,22 @@ static const struct upcall_handler handlers[] = {
 	{ UPCALL_MSG_DEL_PCI,		upcall_pci_del },
 	{ UPCALL_MSG_QUERY_CPUS,	upcall_cpu_query },
 	{ UPCALL_MSG_QUERY_MEM,		upcall_mem_query },
+	{ UPCALL_MSG_QUERY_MMIO,	upcall_mmio_query },
+	{ UPCALL_MSG_QUERY_PCI,		upcall_pci_query },
 };
+
+u32 upcall_list_page(struct upcall_list_head *head, void *entries, const void *all,
+		     u32 total, u32 start, u32 max, size_t esize)
+{
+	head->total = total;
+	head->start = start;
+	head->count = start < total ? min(total - start, max) : 0;
+	/* Over the whole list, so that every page of one list carries the same. */
+	head->tag = upcall_list_tag(UPCALL_LIST_TAG_INIT, all, total * esize);
+	if (head->count)
+		memcpy(entries, all + start * esize, head->count * esize);
+	return sizeof(*head) + head->count * esize;
+}
 
 /*
  * The default stays below the host tools' default timeout (5 s), so that

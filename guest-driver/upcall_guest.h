@@ -57,5 +57,17 @@ void upcall_mmio_release_all(void);
 
 int upcall_pci_add(const void *req, void *rep, u32 *rep_size);
 int upcall_pci_del(const void *req, void *rep, u32 *rep_size);
+int upcall_pci_query(const void *req, void *rep, u32 *rep_size);
+void upcall_pci_exit(void);
+
+int upcall_mmio_query(const void *req, void *rep, u32 *rep_size);
+
+/*
+ * One page of a list reply: from the @total entries of @esize bytes at
+ * @all, those from @start on that fit @max, after the head.  Returns the
+ * payload size.
+ */
+u32 upcall_list_page(struct upcall_list_head *head, void *entries, const void *all,
+		     u32 total, u32 start, u32 max, size_t esize);
 
 #endif /* UPCALL_GUEST_H */

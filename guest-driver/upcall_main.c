@@ -380,6 +380,7 @@ static void __exit upcall_exit(void)
 	if (release_on_unload)
 		upcall_mmio_release_all();
 	upcall_mem_exit();
+	upcall_pci_exit();
 	pr_info("stopped\n");
 }
 

@@ -18,6 +18,8 @@
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/virtio_mmio.h>
 
@@ -321,6 +323,70 @@ int upcall_mmio_del(const void *req, void *rep, u32 *rep_size)
 	upcall_mmio_unregister(pdev);
 	put_device(&pdev->dev);
 	return 0;
+}
+
+struct upcall_mmio_walk {
+	struct upcall_mmio *all;
+	u32 count;
+};
+
+/* Each of our devices, with its window and IRQ, into the walk's array. */
+static int upcall_mmio_collect(struct device *dev, void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+	struct upcall_mmio_walk *walk = data;
+	struct resource *mem, *irq;
+	struct upcall_mmio *m;
+
+	if (!upcall_mmio_is_ours(pdev))
+		return 0;
+	mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	irq = platform_get_resource(pdev, IORESOURCE_IRQ, 0);
+	if (!mem || !irq)
+		return 0;
+	/* Our ids are a block of UPCALL_MMIO_MAX: there is room for all. */
+	if (walk->count == UPCALL_MMIO_MAX)
+		return -EOVERFLOW;
+	m = &walk->all[walk->count++];
+	m->base = mem->start;
+	m->size = resource_size(mem);
+	m->irq = irq->start;
+	return 0;
+}
+
+static int upcall_mmio_cmp(const void *a, const void *b)
+{
+	const struct upcall_mmio *x = a, *y = b;
+
+	if (x->base != y->base)
+		return x->base < y->base ? -1 : 1;
+	return 0;
+}
+
+/*
+ * QUERY_MMIO: our devices by base, the page asked for.  Requests run one
+ * at a time (upcall_op_sem), so no ADD_MMIO or DEL_MMIO changes the list
+ * while it is read; every page of one list gets the same tag.
+ */
+int upcall_mmio_query(const void *req, void *rep, u32 *rep_size)
+{
+	const struct upcall_list_req *lr = req;
+	struct upcall_mmio_list *list = rep;
+	struct upcall_mmio_walk walk = { };
+	int ret;
+
+	walk.all = kcalloc(UPCALL_MMIO_MAX, sizeof(*walk.all), GFP_KERNEL);
+	if (!walk.all)
+		return -ENOMEM;
+	ret = bus_for_each_dev(&platform_bus_type, NULL, &walk, upcall_mmio_collect);
+	if (ret)
+		goto out;
+	sort(walk.all, walk.count, sizeof(*walk.all), upcall_mmio_cmp, NULL);
+	*rep_size = upcall_list_page(&list->head, list->entries, walk.all, walk.count,
+				     lr->start, UPCALL_MAX_MMIO_ENTRIES, sizeof(*walk.all));
+out:
+	kfree(walk.all);
+	return ret;
 }
 
 void upcall_mmio_release_all(void)

@@ -283,6 +283,136 @@ enum upcall_status upcall_decode_mem_list(const struct upcall_reply *r,
 	return UPCALL_OK;
 }
 
+void upcall_encode_list(uint8_t *frame, uint32_t type, uint32_t start)
+{
+	upcall_frame_init(frame, type, sizeof(struct upcall_list_req));
+	put_le32(PAYLOAD(frame) + offsetof(struct upcall_list_req, start), start);
+}
+
+#define LIST_OFF(field) offsetof(struct upcall_list_head, field)
+
+/*
+ * The head of a page asked from @start, holding at most @max entries of
+ * @esize bytes: it must echo @start, fit msg_size, stay within total and
+ * make progress while entries are left.
+ */
+static enum upcall_status decode_list_head(const struct upcall_reply *r, uint32_t start,
+					   size_t esize, uint32_t max,
+					   struct upcall_list_head *h, const char *name,
+					   char *err, size_t errlen)
+{
+	const size_t hsize = sizeof(struct upcall_list_head);
+
+	if (r->msg_size < hsize) {
+		snprintf(err, errlen, "reply to %s has %" PRIu32 " payload bytes, expected at least %zu",
+			 name, r->msg_size, hsize);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	h->total = upcall_get_le32(r->payload + LIST_OFF(total));
+	h->start = upcall_get_le32(r->payload + LIST_OFF(start));
+	h->count = upcall_get_le32(r->payload + LIST_OFF(count));
+	h->tag = upcall_get_le32(r->payload + LIST_OFF(tag));
+	if (h->start != start) {
+		snprintf(err, errlen, "reply to %s starts at entry %" PRIu32 ", asked from %" PRIu32,
+			 name, h->start, start);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	if (h->count > max || r->msg_size < hsize + h->count * esize) {
+		snprintf(err, errlen, "reply to %s lists %" PRIu32 " entries in %" PRIu32 " payload bytes",
+			 name, h->count, r->msg_size);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	if (start > h->total || h->count > h->total - start ||
+	    (h->count == 0 && start < h->total)) {
+		snprintf(err, errlen,
+			 "reply to %s has %" PRIu32 " entries from %" PRIu32 " of a list of %" PRIu32,
+			 name, h->count, start, h->total);
+		return UPCALL_ERR_PROTOCOL;
+	}
+	return UPCALL_OK;
+}
+
+static const uint8_t *list_entry(const struct upcall_reply *r, size_t esize, uint32_t i)
+{
+	return r->payload + sizeof(struct upcall_list_head) + i * esize;
+}
+
+#define MMIO_OFF(field) offsetof(struct upcall_mmio, field)
+
+enum upcall_status upcall_decode_mmio_page(const struct upcall_reply *r, uint32_t start,
+					   struct upcall_list_head *h,
+					   struct upcall_mmio_dev *devs, uint32_t *tag,
+					   char *err, size_t errlen)
+{
+	const size_t esize = sizeof(struct upcall_mmio);
+	enum upcall_status st;
+
+	st = decode_list_head(r, start, esize, UPCALL_MAX_MMIO_ENTRIES, h, "QUERY_MMIO",
+			      err, errlen);
+	if (st)
+		return st;
+	for (uint32_t i = 0; i < h->count; i++) {
+		const uint8_t *p = list_entry(r, esize, i);
+		struct upcall_mmio_dev *d = &devs[i];
+
+		d->base = upcall_get_le64(p + MMIO_OFF(base));
+		d->size = upcall_get_le64(p + MMIO_OFF(size));
+		d->irq = upcall_get_le32(p + MMIO_OFF(irq));
+		if (d->size == 0 || d->base + d->size < d->base || d->irq == 0 ||
+		    d->irq > UPCALL_MAX_IRQ || (i && d->base <= devs[i - 1].base)) {
+			snprintf(err, errlen,
+				 "reply to QUERY_MMIO lists window 0x%" PRIx64 "+0x%" PRIx64
+				 " IRQ %" PRIu32 ", which is empty, overflows, has no valid IRQ or is out of order",
+				 d->base, d->size, d->irq);
+			return UPCALL_ERR_PROTOCOL;
+		}
+		*tag = upcall_list_tag(*tag, p, (uint32_t)esize);
+	}
+	return UPCALL_OK;
+}
+
+#define PCI_OFF(field) offsetof(struct upcall_pci_entry, field)
+
+static uint64_t pci_key(const struct upcall_pci_dev *d)
+{
+	return (uint64_t)d->segment << 16 | (uint32_t)d->bus << 8 | d->devfn;
+}
+
+enum upcall_status upcall_decode_pci_page(const struct upcall_reply *r, uint32_t start,
+					  struct upcall_list_head *h,
+					  struct upcall_pci_dev *devs, uint32_t *tag,
+					  char *err, size_t errlen)
+{
+	const size_t esize = sizeof(struct upcall_pci_entry);
+	enum upcall_status st;
+
+	st = decode_list_head(r, start, esize, UPCALL_MAX_PCI_ENTRIES, h, "QUERY_PCI",
+			      err, errlen);
+	if (st)
+		return st;
+	for (uint32_t i = 0; i < h->count; i++) {
+		const uint8_t *p = list_entry(r, esize, i);
+		struct upcall_pci_dev *d = &devs[i];
+
+		d->segment = upcall_get_le32(p + PCI_OFF(segment));
+		d->bus = p[PCI_OFF(bus)];
+		d->devfn = p[PCI_OFF(devfn)];
+		d->vendor = (uint16_t)(p[PCI_OFF(vendor)] | p[PCI_OFF(vendor) + 1] << 8);
+		d->device = (uint16_t)(p[PCI_OFF(device)] | p[PCI_OFF(device) + 1] << 8);
+		d->flags = p[PCI_OFF(flags)];
+		d->class_code = upcall_get_le32(p + PCI_OFF(class_code));
+		if (d->class_code > 0xffffff || (i && pci_key(d) <= pci_key(&devs[i - 1]))) {
+			snprintf(err, errlen,
+				 "reply to QUERY_PCI lists %04" PRIx32 ":%02x:%02x.%u class 0x%" PRIx32
+				 ", which is out of order or has no valid class",
+				 d->segment, d->bus, d->devfn >> 3, d->devfn & 7u, d->class_code);
+			return UPCALL_ERR_PROTOCOL;
+		}
+		*tag = upcall_list_tag(*tag, p, (uint32_t)esize);
+	}
+	return UPCALL_OK;
+}
+
 int upcall_parse_ok_line(const char *line, size_t len, uint32_t *host_port)
 {
 	uint64_t v = 0;

@@ -87,6 +87,7 @@ struct upcall_session {
 	struct {
 		uint64_t requests, connects, last_connect_ns, last_rtt_ns;
 	} stats;
+	bool unsupported;	/* the last request was refused as unknown */
 	char errmsg[UPCALL_ERRMSG_MAX];
 };
 
@@ -173,6 +174,22 @@ enum upcall_status upcall_decode_cpu_list(const struct upcall_reply *reply,
 					  char *err, size_t errlen);
 enum upcall_status upcall_decode_mem_list(const struct upcall_reply *reply,
 					  struct upcall_range_list *mem,
+					  char *err, size_t errlen);
+/*
+ * One page of QUERY_MMIO / QUERY_PCI asked from @start: checks the head
+ * against the request and the reply's size, and every entry (non-empty
+ * windows, IRQs in range, strictly ascending).  @h gets the head; @devs
+ * room for UPCALL_MAX_*_ENTRIES; *@tag goes on with upcall_list_tag() over
+ * the page's entries, so that after the last page it equals h->tag.
+ */
+void upcall_encode_list(uint8_t *frame, uint32_t type, uint32_t start);
+enum upcall_status upcall_decode_mmio_page(const struct upcall_reply *reply,
+					   uint32_t start, struct upcall_list_head *h,
+					   struct upcall_mmio_dev *devs, uint32_t *tag,
+					   char *err, size_t errlen);
+enum upcall_status upcall_decode_pci_page(const struct upcall_reply *reply,
+					  uint32_t start, struct upcall_list_head *h,
+					  struct upcall_pci_dev *devs, uint32_t *tag,
 					  char *err, size_t errlen);
 /* Parse the VMM's "OK <n>\n" line (without validation of n's meaning). */
 int upcall_parse_ok_line(const char *line, size_t len, uint32_t *host_port);

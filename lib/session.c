@@ -261,6 +261,7 @@ static enum upcall_status guest_refused(struct upcall_session *s,
 		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
 				   "guest replied %" PRId32 " (not a negative errno) to %s",
 				   r->ret, name);
+	s->unsupported = (r->ret == -1 && !r->msg_size) || r->ret == -EOPNOTSUPP;
 	if (count && r->cpu_index > 0)
 		snprintf(after, sizeof(after), " after %" PRIu32 " of %u CPUs",
 			 r->cpu_index, count);
@@ -296,6 +297,7 @@ static enum upcall_status submit(struct upcall_session *s,
 
 	if (st)
 		return st;
+	s->unsupported = false;
 	if (s->nonblocking)
 		return s->fd >= 0 ? upcall_start_request(s, req) :
 				    upcall_start_connect(s, req);
@@ -522,4 +524,166 @@ enum upcall_status upcall_query_mem(struct upcall_session *s,
 				    struct upcall_range_list *mem)
 {
 	return query(s, UPCALL_MSG_QUERY_MEM, mem_finish, mem);
+}
+
+/* A paged list: its request type, entry size and page decoder. */
+struct list_kind {
+	uint32_t type;
+	size_t dsize;
+	enum upcall_status (*decode)(const struct upcall_reply *r, uint32_t start,
+				     struct upcall_list_head *h, void *devs,
+				     uint32_t *tag, char *err, size_t errlen);
+	/* Is @b past @a in the list's order? */
+	bool (*after)(const void *a, const void *b);
+};
+
+#define LIST_TRIES 4
+
+/* One page's request and reply: a list takes several, so it blocks. */
+static enum upcall_status transact(struct upcall_session *s, const uint8_t *frame,
+				   uint32_t type, struct upcall_reply *reply)
+{
+	struct upcall_request req;
+
+	request_init(&req, type, reply);
+	memcpy(req.frame, frame, UPCALL_FRAME_SIZE);
+	return submit(s, &req);
+}
+
+/*
+ * One pass over the list, page by page; UPCALL_ERR_GUEST with *@changed
+ * set when the list changed under it, so that the caller starts over.
+ */
+static enum upcall_status list_pass(struct upcall_session *s, const struct list_kind *k,
+				    void *devs, size_t max, size_t *count, bool *changed)
+{
+	union {
+		struct upcall_mmio_dev mmio[UPCALL_MAX_MMIO_ENTRIES];
+		struct upcall_pci_dev pci[UPCALL_MAX_PCI_ENTRIES];
+	} page;
+	uint8_t frame[UPCALL_FRAME_SIZE], last[sizeof(struct upcall_mmio_dev) +
+					      sizeof(struct upcall_pci_dev)];
+	struct upcall_list_head h, first = { 0 };
+	uint32_t start = 0, tag = UPCALL_LIST_TAG_INIT;
+	struct upcall_reply r;
+	enum upcall_status st;
+
+	do {
+		upcall_encode_list(frame, k->type, start);
+		st = transact(s, frame, k->type, &r);
+		if (!st)
+			st = k->decode(&r, start, &h, &page, &tag, s->errmsg, sizeof(s->errmsg));
+		if (st)
+			return st;
+		if (start == 0)
+			first = h;
+		if (h.total != first.total || h.tag != first.tag) {
+			*changed = true;
+			return UPCALL_ERR_GUEST;
+		}
+		if (start && h.count && !k->after(last, &page))
+			return upcall_fail(s, UPCALL_ERR_PROTOCOL,
+					   "pages of the guest's list overlap or are out of order at entry %" PRIu32,
+					   start);
+		for (uint32_t i = 0; i < h.count; i++)
+			if (start + i < max)
+				memcpy((char *)devs + (start + i) * k->dsize,
+				       (char *)&page + i * k->dsize, k->dsize);
+		if (h.count)
+			memcpy(last, (char *)&page + (h.count - 1) * k->dsize, k->dsize);
+		start += h.count;
+	} while (start < h.total);
+	if (tag != h.tag)
+		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
+				   "the guest's list does not match its tag (0x%08" PRIx32 ", entries give 0x%08" PRIx32 ")",
+				   h.tag, tag);
+	*count = h.total;
+	return UPCALL_OK;
+}
+
+static enum upcall_status query_list(struct upcall_session *s, const struct list_kind *k,
+				     void *devs, size_t max, size_t *count)
+{
+	char name[32];
+
+	if (!count || (max && !devs))
+		return upcall_fail(s, UPCALL_ERR_INVALID, "no room given for the list");
+	if (s->nonblocking)
+		return upcall_fail(s, UPCALL_ERR_INVALID,
+				   "%s lists are read in pages, with blocking calls only",
+				   upcall_msg_type_name(k->type, name, sizeof(name)));
+	for (int i = 0; i < LIST_TRIES; i++) {
+		bool changed = false;
+		enum upcall_status st = list_pass(s, k, devs, max, count, &changed);
+
+		if (!changed)
+			return st;
+	}
+	return upcall_fail(s, UPCALL_ERR_PROTOCOL,
+			   "the guest's %s list changed each of the %d times it was read",
+			   upcall_msg_type_name(k->type, name, sizeof(name)), LIST_TRIES);
+}
+
+static enum upcall_status decode_mmio(const struct upcall_reply *r, uint32_t start,
+				      struct upcall_list_head *h, void *devs, uint32_t *tag,
+				      char *err, size_t errlen)
+{
+	return upcall_decode_mmio_page(r, start, h, devs, tag, err, errlen);
+}
+
+static bool mmio_after(const void *a, const void *b)
+{
+	return ((const struct upcall_mmio_dev *)b)->base >
+	       ((const struct upcall_mmio_dev *)a)->base;
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_query_mmio(struct upcall_session *s,
+				     struct upcall_mmio_dev *devs, size_t max,
+				     size_t *count)
+{
+	static const struct list_kind k = {
+		UPCALL_MSG_QUERY_MMIO, sizeof(struct upcall_mmio_dev),
+		decode_mmio, mmio_after,
+	};
+
+	return query_list(s, &k, devs, max, count);
+}
+
+static enum upcall_status decode_pci(const struct upcall_reply *r, uint32_t start,
+				     struct upcall_list_head *h, void *devs, uint32_t *tag,
+				     char *err, size_t errlen)
+{
+	return upcall_decode_pci_page(r, start, h, devs, tag, err, errlen);
+}
+
+static uint64_t pci_addr(const void *p)
+{
+	const struct upcall_pci_dev *d = p;
+
+	return (uint64_t)d->segment << 16 | (uint32_t)d->bus << 8 | d->devfn;
+}
+
+static bool pci_after(const void *a, const void *b)
+{
+	return pci_addr(b) > pci_addr(a);
+}
+
+UPCALL_EXPORT
+enum upcall_status upcall_query_pci(struct upcall_session *s,
+				    struct upcall_pci_dev *devs, size_t max,
+				    size_t *count)
+{
+	static const struct list_kind k = {
+		UPCALL_MSG_QUERY_PCI, sizeof(struct upcall_pci_dev),
+		decode_pci, pci_after,
+	};
+
+	return query_list(s, &k, devs, max, count);
+}
+
+UPCALL_EXPORT
+bool upcall_unsupported(const struct upcall_session *s)
+{
+	return s->unsupported;
 }

@@ -23,6 +23,7 @@ struct request {
 		struct upcall_mem mem;
 		struct upcall_mmio mmio;
 		struct upcall_pci pci;
+		struct upcall_list_req list;
 	} p;
 };
 
@@ -35,6 +36,8 @@ struct reply {
 		struct upcall_cpu_reply cpu;
 		struct upcall_cpu_list cpus;
 		struct upcall_mem_list mem;
+		struct upcall_mmio_list mmio;
+		struct upcall_pci_list pci;
 	} p;
 	bool cpu_reply;		/* a CPU handler answered: index is meaningful */
 	bool no_index;		/* --upstream: a failure reply without the index */
@@ -328,8 +331,15 @@ static int handle_pci(struct stub *st, const struct request *rq)
 
 	if (st->cfg.faults.refuse_errno)
 		return -st->cfg.faults.refuse_errno;
+	unsigned int slot = (unsigned int)p->busno << 8 | p->devfn;
+
 	if (!add && !stub_pci_get(&st->state, p->busno, p->devfn))
 		return -ENODEV;
+	/* A rescan brings in what was not there; what was stays as it was. */
+	if (add && !stub_pci_get(&st->state, p->busno, p->devfn))
+		st->state.pci_added[slot / 8] |= (__u8)(1U << (slot % 8));
+	if (!add)
+		st->state.pci_added[slot / 8] &= (__u8)~(1U << (slot % 8));
 	stub_pci_set(&st->state, p->busno, p->devfn, add);
 	return 0;
 }
@@ -355,9 +365,64 @@ static void handle_query_mem(const struct stub *st, struct reply *rp)
 			   st->state.nmem * sizeof(l->ranges[0]));
 }
 
+/* A page of @total entries of @esize from @src, asked from @start. */
+static void list_page(struct upcall_list_head *h, void *entries, const void *src,
+		      __u32 total, __u32 start, __u32 max, size_t esize)
+{
+	h->total = total;
+	h->start = start;
+	h->tag = upcall_list_tag(UPCALL_LIST_TAG_INIT, src, (__u32)(total * esize));
+	if (start < total)
+		h->count = total - start < max ? total - start : max;
+	memcpy(entries, (const __u8 *)src + start * esize, h->count * esize);
+}
+
+static void handle_query_mmio(const struct stub *st, const struct request *rq,
+			      struct reply *rp)
+{
+	struct upcall_mmio all[STUB_MAX_MMIO];
+	struct upcall_mmio_list *l = &rp->p.mmio;
+	__u32 n = st->state.nmmio;
+
+	memset(all, 0, sizeof(all));
+	for (__u32 i = 0; i < n; i++) {
+		all[i].base = st->state.mmio[i].base;
+		all[i].size = st->state.mmio[i].size;
+		all[i].irq = st->state.mmio[i].irq;
+	}
+	list_page(&l->head, l->entries, all, n, rq->p.list.start, UPCALL_MAX_MMIO_ENTRIES,
+		  sizeof(all[0]));
+	rp->size = (__u32)(sizeof(l->head) + l->head.count * sizeof(all[0]));
+}
+
+static void handle_query_pci(const struct stub *st, const struct request *rq,
+			     struct reply *rp)
+{
+	static struct upcall_pci_entry all[STUB_PCI_SLOTS];	/* under stub.lock */
+	struct upcall_pci_list *l = &rp->p.pci;
+	__u32 n = 0;
+
+	for (unsigned int slot = 0; slot < STUB_PCI_SLOTS; slot++) {
+		if (!stub_pci_get(&st->state, slot >> 8, slot & 0xff))
+			continue;
+		all[n] = (struct upcall_pci_entry){
+			.bus = (__u8)(slot >> 8), .devfn = (__u8)slot,
+			.vendor = STUB_PCI_VENDOR, .device = STUB_PCI_DEVICE,
+			.class_code = STUB_PCI_CLASS,
+			.flags = st->state.pci_added[slot / 8] & (1U << (slot % 8)) ?
+				 UPCALL_PCI_ADDED : 0,
+		};
+		n++;
+	}
+	list_page(&l->head, l->entries, all, n, rq->p.list.start, UPCALL_MAX_PCI_ENTRIES,
+		  sizeof(all[0]));
+	rp->size = (__u32)(sizeof(l->head) + l->head.count * sizeof(all[0]));
+}
+
 static bool is_query(__u32 type)
 {
-	return type == UPCALL_MSG_QUERY_CPUS || type == UPCALL_MSG_QUERY_MEM;
+	return type == UPCALL_MSG_QUERY_CPUS || type == UPCALL_MSG_QUERY_MEM ||
+	       type == UPCALL_MSG_QUERY_MMIO || type == UPCALL_MSG_QUERY_PCI;
 }
 
 /* Dispatch a request that passed upcall_check_request(). */
@@ -385,6 +450,12 @@ static void dispatch(struct stub *st, const struct request *rq, struct reply *rp
 		break;
 	case UPCALL_MSG_QUERY_MEM:
 		handle_query_mem(st, rp);
+		break;
+	case UPCALL_MSG_QUERY_MMIO:
+		handle_query_mmio(st, rq, rp);
+		break;
+	case UPCALL_MSG_QUERY_PCI:
+		handle_query_pci(st, rq, rp);
 		break;
 	default:
 		rp->ret = -EOPNOTSUPP;

@@ -78,7 +78,7 @@ static const struct argp_option options[] = {
 	  "Rewrite a text dump of the guest state here at start, after every "
 	  "request and on SIGUSR1", 0 },
 	{ "no-query", OPT_NO_QUERY, NULL, 0,
-	  "Answer QUERY_CPUS/QUERY_MEM like an upstream guest answers an "
+	  "Answer the queries (QUERY_CPUS, _MEM, _MMIO, _PCI) as an upstream guest answers an "
 	  "unknown type: ret -1, no payload", 0 },
 	{ "upstream", OPT_UPSTREAM, NULL, 0,
 	  "Answer as the upstream (Dragonball) guest server does: ret -1 and "
@@ -168,7 +168,7 @@ static const char doc[] =
 	"not handled, 0 when refused as a whole (aarch64: the first CPU id "
 	"above the online range); every other error reply has msg_size 0.\n"
 	"\n"
-	"--no-query: QUERY_CPUS/QUERY_MEM get ret -1, msg_size 0, the type "
+	"--no-query: QUERY_CPUS, _MEM, _MMIO and _PCI get ret -1, msg_size 0, the type "
 	"echoed.\n"
 	"\n"
 	"--upstream: ADD_MEM, DEL_MEM and queries get ret -1, msg_size 0. x86_64 "

@@ -37,6 +37,10 @@ enum {
 #define STUB_MAX_DIMMS		32
 #define STUB_MAX_BACKENDS	64
 #define STUB_MISSING_VCPU_MS	100
+/* What every emulated PCI function says it is: a virtio network card. */
+#define STUB_PCI_VENDOR		0x1af4
+#define STUB_PCI_DEVICE		0x1000
+#define STUB_PCI_CLASS		0x020000
 
 enum stub_arch { STUB_ARCH_X86_64, STUB_ARCH_AARCH64 };
 
@@ -113,6 +117,7 @@ struct stub_state {
 	struct stub_mmio mmio[STUB_MAX_MMIO];		/* ascending */
 	unsigned int nmmio;
 	__u8 pci_present[STUB_PCI_SLOTS / 8];
+	__u8 pci_added[STUB_PCI_SLOTS / 8];		/* present through ADD_PCI */
 	unsigned long requests;
 	char last[STUB_LAST_MAX];
 	__u32 next_host_port;

@@ -9,8 +9,11 @@ const char *argp_program_bug_address = NULL;
 
 const struct cli_cmd *const upcallctl_tables[] = {
 	upcallctl_cpu_cmds,
+	upcallctl_cpu_list_cmds,
 	upcallctl_mem_cmds,
+	upcallctl_mem_list_cmds,
 	upcallctl_dev_cmds,
+	upcallctl_dev_list_cmds,
 	upcallctl_ping_cmds,
 	upcallctl_shell_cmds,
 	NULL

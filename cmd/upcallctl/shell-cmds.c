@@ -205,7 +205,7 @@ static int parse_type(const char *s, uint32_t *type)
 		*type = (uint32_t)v;
 		return 0;
 	}
-	for (uint32_t t = 0; t <= UPCALL_MSG_QUERY_MEM; t++)
+	for (uint32_t t = 0; t <= UPCALL_MSG_QUERY_PCI; t++)
 		if (strcasecmp(upcall_msg_type_name(t, name, sizeof(name)), s) == 0) {
 			*type = t;
 			return 0;

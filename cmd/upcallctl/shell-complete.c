@@ -180,7 +180,7 @@ static void add_values(const char *what)
 	} else if (strcmp(what, "TYPE") == 0) {
 		char name[32];
 
-		for (uint32_t t = 0; t <= UPCALL_MSG_QUERY_MEM; t++)
+		for (uint32_t t = 0; t <= UPCALL_MSG_QUERY_PCI; t++)
 			if (strncmp(upcall_msg_type_name(t, name, sizeof(name)), "TYPE_", 5))
 				add(name);
 	}

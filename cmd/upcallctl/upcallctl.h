@@ -8,6 +8,9 @@
 extern const struct cli_cmd upcallctl_cpu_cmds[];
 extern const struct cli_cmd upcallctl_mem_cmds[];
 extern const struct cli_cmd upcallctl_dev_cmds[];
+extern const struct cli_cmd upcallctl_cpu_list_cmds[];	/* list.c */
+extern const struct cli_cmd upcallctl_mem_list_cmds[];
+extern const struct cli_cmd upcallctl_dev_list_cmds[];
 extern const struct cli_cmd upcallctl_ping_cmds[];
 extern const struct cli_cmd upcallctl_shell_cmds[];
 

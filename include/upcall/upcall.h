@@ -239,6 +239,41 @@ enum upcall_status upcall_query_cpus(struct upcall_session *s,
 enum upcall_status upcall_query_mem(struct upcall_session *s,
 				    struct upcall_range_list *mem);
 
+/* Paged list queries (extension, since 0.2). */
+struct upcall_mmio_dev {
+	uint64_t base;		/* the window */
+	uint64_t size;
+	uint32_t irq;
+};
+struct upcall_pci_dev {
+	uint32_t segment;	/* PCI domain */
+	uint8_t bus;
+	uint8_t devfn;		/* device << 3 | function */
+	uint16_t vendor;
+	uint16_t device;
+	uint32_t class_code;	/* base class << 16 | subclass << 8 | prog-if */
+	uint32_t flags;		/* UPCALL_PCI_ADDED: it appeared in an ADD_PCI */
+};
+/*
+ * Read the whole list, as many pages as it takes: the virtio-mmio devices
+ * added through upcall in ascending order of base, or every PCI function on
+ * the guest's buses in ascending order of address.  *@count is set to the
+ * length of the guest's list; the first min(*@count, @max) entries are
+ * stored in @devs (which may be NULL when @max is 0).  A list that keeps
+ * changing while it is read gives UPCALL_ERR_PROTOCOL.
+ */
+enum upcall_status upcall_query_mmio(struct upcall_session *s,
+				     struct upcall_mmio_dev *devs, size_t max,
+				     size_t *count);
+enum upcall_status upcall_query_pci(struct upcall_session *s,
+				    struct upcall_pci_dev *devs, size_t max,
+				    size_t *count);
+/*
+ * True when the guest refused the last request as one it does not serve:
+ * -1 without payload (an upstream guest's answer to any type it does not
+ * know) or -EOPNOTSUPP.  For a query: the guest cannot list that.
+ */
+bool upcall_unsupported(const struct upcall_session *s);
 /*
  * Send a hand-built request: header with @type and msg_size @len, then
  * @payload.  No validation beyond the frame size: for testing guests.

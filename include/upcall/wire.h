@@ -36,6 +36,8 @@ enum upcall_msg_type {
 	/* Query extension: never collides with upstream's 0..8. */
 	UPCALL_MSG_QUERY_CPUS	= 0x100,
 	UPCALL_MSG_QUERY_MEM	= 0x101,
+	UPCALL_MSG_QUERY_MMIO	= 0x102,
+	UPCALL_MSG_QUERY_PCI	= 0x103,
 };
 
 struct upcall_msg_header {
@@ -117,6 +119,72 @@ struct upcall_mem_list {
 	struct upcall_mem ranges[UPCALL_MAX_MEM_RANGES];
 };
 
+/*
+ * QUERY_MMIO/QUERY_PCI request payload (extension): the index of the first
+ * entry wanted.  A list longer than one reply is read in pages.
+ */
+struct upcall_list_req {
+	__u32 start;
+	__u32 pad;	/* zero */
+};
+
+/*
+ * Head of a paged list reply (extension).  @tag is the same for every page
+ * of one list (upcall_list_tag() over all of it): a reader that sees it or
+ * @total change between pages starts over.
+ */
+struct upcall_list_head {
+	__u32 total;	/* entries in the whole list */
+	__u32 start;	/* the request's start, echoed */
+	__u32 count;	/* entries in this reply */
+	__u32 tag;
+};
+
+/* QUERY_MMIO reply: the virtio-mmio devices added through upcall, by base. */
+#define UPCALL_MAX_MMIO_ENTRIES	41
+struct upcall_mmio_list {
+	struct upcall_list_head head;
+	struct upcall_mmio entries[UPCALL_MAX_MMIO_ENTRIES];	/* pad zero */
+};
+
+/* upcall_pci_entry.flags */
+#define UPCALL_PCI_ADDED	0x01	/* appeared in an ADD_PCI rescan of this guest module */
+
+/* One PCI function on the guest's buses. */
+struct upcall_pci_entry {
+	__u32 segment;		/* PCI domain */
+	__u8 bus;
+	__u8 devfn;
+	__u16 vendor;
+	__u16 device;
+	__u8 flags;		/* UPCALL_PCI_* */
+	__u8 pad;		/* zero */
+	__u32 class_code;	/* base class << 16 | subclass << 8 | prog-if */
+};
+
+/* QUERY_PCI reply: every PCI function, by segment, bus, devfn. */
+#define UPCALL_MAX_PCI_ENTRIES	61
+struct upcall_pci_list {
+	struct upcall_list_head head;
+	struct upcall_pci_entry entries[UPCALL_MAX_PCI_ENTRIES];
+};
+
+/*
+ * The list tag: FNV-1a over the entries' bytes, in list order, starting
+ * from UPCALL_LIST_TAG_INIT.
+ */
+#define UPCALL_LIST_TAG_INIT	2166136261U
+
+static inline __u32 upcall_list_tag(__u32 tag, const void *entry, __u32 len)
+{
+	const __u8 *p = (const __u8 *)entry;
+	__u32 i;
+
+	for (i = 0; i < len; i++)
+		tag = (tag ^ p[i]) * 16777619U;
+	return tag;
+}
+
 /* Layout checks: these are the wire, not an implementation detail. */
 #ifdef __cplusplus
 #define UPCALL_STATIC_ASSERT static_assert
@@ -133,6 +201,15 @@ UPCALL_STATIC_ASSERT(sizeof(struct upcall_reply_head) == 20, "reply payload star
 UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_reply) == 4, "cpu reply payload is 4 bytes");
 UPCALL_STATIC_ASSERT(sizeof(struct upcall_cpu_list) == 260, "cpu list is 260 bytes");
 UPCALL_STATIC_ASSERT(sizeof(struct upcall_mem_list) <= UPCALL_REPLY_PAYLOAD_MAX, "mem list fits a frame");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_list_req) == 8, "list request is 8 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_list_head) == 16, "list head is 16 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_pci_entry) == 16, "pci entry is 16 bytes");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_mmio_list) == 1000, "mmio list fits a frame");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_pci_list) == 992, "pci list fits a frame");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_mmio_list) + sizeof(struct upcall_mmio) >
+		     UPCALL_REPLY_PAYLOAD_MAX, "as many mmio entries as fit");
+UPCALL_STATIC_ASSERT(sizeof(struct upcall_pci_list) + sizeof(struct upcall_pci_entry) >
+		     UPCALL_REPLY_PAYLOAD_MAX, "as many pci entries as fit");
 
 /* The protocol's name of @type ("ADD_CPU"), or NULL for an unknown type. */
 static inline const char *upcall_msg_name(__u32 type)
@@ -149,6 +226,8 @@ static inline const char *upcall_msg_name(__u32 type)
 	case UPCALL_MSG_DEL_PCI:	return "DEL_PCI";
 	case UPCALL_MSG_QUERY_CPUS:	return "QUERY_CPUS";
 	case UPCALL_MSG_QUERY_MEM:	return "QUERY_MEM";
+	case UPCALL_MSG_QUERY_MMIO:	return "QUERY_MMIO";
+	case UPCALL_MSG_QUERY_PCI:	return "QUERY_PCI";
 	default:			return (const char *)0;
 	}
 }
@@ -173,6 +252,9 @@ static inline int upcall_req_payload_size(__u32 type, int arm64)
 	case UPCALL_MSG_QUERY_CPUS:
 	case UPCALL_MSG_QUERY_MEM:
 		return 0;
+	case UPCALL_MSG_QUERY_MMIO:
+	case UPCALL_MSG_QUERY_PCI:
+		return sizeof(struct upcall_list_req);
 	default:
 		return -1;
 	}
@@ -190,6 +272,7 @@ static inline int upcall_check_request(const struct upcall_msg_header *hdr,
 	const struct upcall_cpu_x86 *cpu = (const struct upcall_cpu_x86 *)payload;
 	const struct upcall_mem *mem = (const struct upcall_mem *)payload;
 	const struct upcall_mmio *mmio = (const struct upcall_mmio *)payload;
+	const struct upcall_list_req *list = (const struct upcall_list_req *)payload;
 	__u8 seen[UPCALL_MAX_APIC_IDS / 8] = { 0 };
 	int want, i;
 
@@ -226,6 +309,11 @@ static inline int upcall_check_request(const struct upcall_msg_header *hdr,
 		if (mmio->size == 0 || mmio->base + mmio->size < mmio->base)
 			return -EINVAL;
 		if (mmio->irq == 0 || mmio->irq > UPCALL_MAX_IRQ)
+			return -EINVAL;
+		return 0;
+	case UPCALL_MSG_QUERY_MMIO:
+	case UPCALL_MSG_QUERY_PCI:
+		if (list->pad != 0)
 			return -EINVAL;
 		return 0;
 	default:

@@ -43,6 +43,8 @@ type_line() {
 	wait_screen --regexp '^% upcallctl cpu add --apic-ids$'
 	type_line 'vcpuctl set-c'
 	wait_screen --regexp '^% vcpuctl set-count$'
+	type_line 'upcallctl pci l'
+	wait_screen --regexp '^% upcallctl pci list$'
 }
 
 @test "zsh completion: every command of --help is offered" {

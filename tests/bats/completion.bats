@@ -54,9 +54,11 @@ long_opts() { help_opts | grep -- '^--'; }
 
 @test "completion: second words are the verbs of that object" {
 	comp "$B/upcallctl" cpu ""
-	assert_equal "$REPLY" "$(printf 'add\ndel')"
+	assert_equal "$REPLY" "$(printf 'add\ndel\nlist')"
 	comp "$B/upcallctl" hotplug ""
 	assert_equal "$REPLY" "cpu"
+	comp "$B/upcallctl" mmio l
+	assert_equal "$REPLY" "list"
 	# option values in front are not taken for words
 	comp "$B/upcallctl" --vm web1 -t 5 --arch=x86_64 pci d
 	assert_equal "$REPLY" "del"

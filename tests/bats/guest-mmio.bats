@@ -92,6 +92,42 @@ mmio() {
 	assert_success
 }
 
+@test "guest mmio: mmio list names the window and IRQ registered, as /proc/iomem does" {
+	# The window the platform device holds, named after it (virtio-mmio.ID).
+	run guest_sh "sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : virtio-mmio\.[0-9]*\$/0x\1-0x\2/p' /proc/iomem | sort -u"
+	assert_output '0xfeb00e00-0xfeb00fff'
+	run guest_sh "grep -cE '^ *$DISK_IRQ:.*virtio' /proc/interrupts"
+	assert_output '1'
+	run gctl mmio list
+	assert_success
+	assert_output $'1 virtio-mmio device added through upcall\n  0xfeb00e00-0xfeb00fff (512) IRQ 12'
+	run gctl -o json mmio list
+	assert_output --partial '"devices":[{"base":4272950784,"size":512,"irq":12,'
+	# The wire: a page from past the end is empty, a pad that is not zero refused.
+	run graw list mmio 1
+	assert_output 'ret 0 size 16 total 1 start 1 count 0'
+	run graw list mmio 0 --pad 1
+	assert_output 'ret -22 size 0'
+	run graw list mmio 0
+	assert_output $'ret 0 size 40 total 1 start 0 count 1\n0xfeb00e00 0x200 12 0'
+}
+
+@test "guest mmio: after mmio del the list is empty, after mmio add it is back" {
+	run mmio del
+	assert_success
+	run gctl mmio list
+	assert_success
+	assert_output '0 virtio-mmio devices added through upcall'
+	run guest_sh "grep -c ' : virtio-mmio' /proc/iomem"
+	assert_output '0'
+	run mmio add
+	assert_success
+	guest_wait 10 'test -b /dev/vda' || fail "no /dev/vda after mmio add"
+	run gctl mmio list
+	assert_output $'1 virtio-mmio device added through upcall\n  0xfeb00e00-0xfeb00fff (512) IRQ 12'
+	assert_guest_kernel_clean
+}
+
 @test "guest mmio: mmio del removes exactly the device registered for that window" {
 	# Same window, other IRQ: not that device.
 	run mmio del "$DISK_BASE" "$DISK_SIZE" 5

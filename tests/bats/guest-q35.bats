@@ -231,6 +231,47 @@ setup() {
 	assert_output --partial 'guest replied -2 (No such file or directory) to ADD_PCI'
 }
 
+# The guest's PCI functions as pci list prints them, from /sys.
+sys_pci_list() {
+	guest_sh 'for d in /sys/bus/pci/devices/*; do
+		printf "  %s %s:%s class %s\n" "${d##*/}" "$(cut -c3- $d/vendor)" \
+			"$(cut -c3- $d/device)" "$(cut -c3- $d/class)"
+	done'
+}
+
+@test "guest: pci list matches /sys; a function pci add brought back is marked added" {
+	# 00:05.0 came back through pci add in the test before.
+	run sys_pci_list
+	assert_success
+	assert_output --partial '  0000:00:05.0 1af4:1005 class 00ff00'
+	local sys=$output n
+	n=$(grep -c . <<<"$sys")
+	run gctl pci list
+	assert_success
+	assert_line --index 0 "$n PCI functions, 1 added through upcall"
+	assert_line '  0000:00:05.0 1af4:1005 class 00ff00 (added through upcall)'
+	assert_equal "$(tail -n +2 <<<"$output" | sed 's/ (added through upcall)$//')" "$sys"
+
+	run gctl pci del 00:05.0
+	assert_success
+	run gctl pci list
+	assert_line --index 0 "$((n - 1)) PCI functions, 0 added through upcall"
+	refute_output --partial '0000:00:05.0'
+	run sys_pci_list
+	assert_equal "$(gctl pci list | tail -n +2)" "$output"
+
+	run gctl pci add 00:05.0
+	assert_success
+	run gctl -o json pci list
+	assert_output --partial '{"address":"0000:00:05.0","segment":0,"bus":0,"devfn":40,"vendor":"1af4","device":"1005","class":"00ff00","added":true}'
+	# The wire: a page from past the end is empty, a pad that is not zero refused.
+	run graw list pci "$n"
+	assert_output "ret 0 size 16 total $n start $n count 0"
+	run graw list pci 0 --pad 7
+	assert_output 'ret -22 size 0'
+	assert_guest_kernel_clean
+}
+
 @test "guest: vcpuctl and memctl resize the real guest, which answers their queries" {
 	local inv=$BATS_TEST_TMPDIR/vms.yaml before
 	cat >"$inv" <<-EOF

@@ -357,10 +357,10 @@ assert "Invalid argument" in o["error"], o
 	assert_output "upcallctl cpu add: missing vCPU count N (see 'upcallctl cpu add --help')"
 	run "$UPCALLCTL" --vm "$SOCK" cpu
 	assert_failure 64
-	assert_output "upcallctl: cpu needs a verb: add or del (see 'upcallctl --help')"
+	assert_output "upcallctl: cpu needs a verb: add, del or list (see 'upcallctl --help')"
 	run "$UPCALLCTL" --vm "$SOCK" mmio frob --irq 5
 	assert_failure 64
-	assert_output "upcallctl: unknown verb \"frob\" for mmio: add or del (see 'upcallctl --help')"
+	assert_output "upcallctl: unknown verb \"frob\" for mmio: add, del or list (see 'upcallctl --help')"
 	run "$UPCALLCTL" --vm "$SOCK" hotplug
 	assert_failure 64
 	assert_output "upcallctl: hotplug needs a verb: cpu (see 'upcallctl --help')"
@@ -382,10 +382,10 @@ print(r["command"], r["ok"], r["exit_code"], r["error"])' "$output"
 	# a command that does not exist is one too
 	run --separate-stderr "$UPCALLCTL" --vm "$SOCK" -o json cpu frob
 	assert_failure 64
-	assert_equal "$stderr" "upcallctl: unknown verb \"frob\" for cpu: add or del (see 'upcallctl --help')"
+	assert_equal "$stderr" "upcallctl: unknown verb \"frob\" for cpu: add, del or list (see 'upcallctl --help')"
 	run python3 -c 'import json, sys; r = json.loads(sys.argv[1])
 print(r["ok"], r["exit_code"], r["error"])' "$output"
-	assert_output "False 64 unknown verb \"frob\" for cpu: add or del (see 'upcallctl --help')"
+	assert_output "False 64 unknown verb \"frob\" for cpu: add, del or list (see 'upcallctl --help')"
 	assert_equal "$(stub_state requests)" "0"
 }
 
@@ -434,7 +434,7 @@ for line in sys.argv[1].splitlines():
 	assert_output "upcallctl: unknown command \"pign\"; did you mean \"ping\"? (see 'upcallctl --help')"
 	run "$UPCALLCTL" --vm "$SOCK" cpu dell 1
 	assert_failure 64
-	assert_output --partial 'unknown verb "dell" for cpu: add or del; did you mean "del"?'
+	assert_output --partial 'unknown verb "dell" for cpu: add, del or list; did you mean "del"?'
 	run "$B/vcpuctl" --vm "$SOCK" setcount 3
 	assert_failure 64
 	assert_output "vcpuctl: unknown command \"setcount 3\"; did you mean \"set-count\"? (see 'vcpuctl --help')"

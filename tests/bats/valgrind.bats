@@ -41,6 +41,23 @@ vg() {
 	assert_equal "$(stub_state cpus)" "0"
 }
 
+@test "valgrind: the four lists, text and JSON, and a guest that cannot list" {
+	start_stub --boot-vcpus 2 --max-vcpus 8 --pci 00:03.0
+	"$UPCALLCTL" --vm "$SOCK" mmio add --base 0xd0000000 --size 0x1000 --irq 5
+	local what
+	for what in cpu mem mmio pci; do
+		vg --vm "$SOCK" "$what" list
+		assert_success
+		vg --vm "$SOCK" -o json "$what" list
+		assert_success
+	done
+	stop_stub
+	start_stub --upstream
+	vg --vm "$SOCK" -o json pci list
+	assert_failure 1
+	assert_output --partial '"status":"unsupported"'
+}
+
 @test "valgrind: guest refusal and protocol error" {
 	start_stub --boot-vcpus 1 --max-vcpus 8
 	vg --vm "$SOCK" cpu del 1 --apic-ids 0

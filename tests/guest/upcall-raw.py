@@ -5,6 +5,10 @@ timing, and a fuzzer.  Speaks hybrid vsock on a Unix socket (CONNECT
 
   upcall-raw.py --vm SOCK query-cpus          online CPUs, one APIC ID a line
   upcall-raw.py --vm SOCK query-mem           hot-added ranges, "BASE SIZE" in hex
+  upcall-raw.py --vm SOCK list mmio|pci START [--pad P]
+                                              one QUERY_MMIO/QUERY_PCI page: prints
+                                              "ret R size S total T start S count C",
+                                              then one entry a line
   upcall-raw.py --vm SOCK arm64-cpu add|del N an aarch64 ADD/DEL_CPU (a count);
                                               prints "ret R cpu_id I"
   upcall-raw.py --vm SOCK service BYTE        send one service byte; print the
@@ -37,9 +41,10 @@ MAGIC = 0x444D0100
 FRAME = 1024
 HDR = struct.Struct("<IIII")
 ADD_CPU, DEL_CPU, ADD_MEM, DEL_MEM, ADD_MMIO, DEL_MMIO, ADD_PCI, DEL_PCI = range(1, 9)
-QUERY_CPUS, QUERY_MEM = 0x100, 0x101
+QUERY_CPUS, QUERY_MEM, QUERY_MMIO, QUERY_PCI = 0x100, 0x101, 0x102, 0x103
 SIZES = {ADD_CPU: 258, DEL_CPU: 258, ADD_MEM: 16, DEL_MEM: 16, ADD_MMIO: 24,
-         DEL_MMIO: 24, ADD_PCI: 2, DEL_PCI: 2, QUERY_CPUS: 0, QUERY_MEM: 0}
+         DEL_MMIO: 24, ADD_PCI: 2, DEL_PCI: 2, QUERY_CPUS: 0, QUERY_MEM: 0,
+         QUERY_MMIO: 8, QUERY_PCI: 8}
 EINVAL, EPROTO, EOPNOTSUPP = 22, 71, 95
 
 
@@ -110,6 +115,27 @@ def cmd_query_mem(args):
     for i in range(n):
         base, size = struct.unpack_from("<QQ", p, 8 + 16 * i)
         print("0x%x 0x%x" % (base, size))
+
+
+def cmd_list(args):
+    mtype = QUERY_MMIO if args.what == "mmio" else QUERY_PCI
+    magic, size, rtype, _, ret, p, _ = Conn(args.vm).request(
+        frame(mtype, struct.pack("<II", args.start, args.pad)))
+    if magic != MAGIC or rtype != mtype:
+        sys.exit("list %s: magic 0x%x type 0x%x" % (args.what, magic, rtype))
+    if ret or size < 16:
+        print("ret %d size %d" % (ret, size))
+        return
+    total, start, count, _ = struct.unpack_from("<IIII", p)
+    print("ret %d size %d total %d start %d count %d" % (ret, size, total, start, count))
+    for i in range(count):
+        if mtype == QUERY_MMIO:
+            base, length, irq, pad = struct.unpack_from("<QQII", p, 16 + 24 * i)
+            print("0x%x 0x%x %d %d" % (base, length, irq, pad))
+        else:
+            seg, bus, devfn, ven, dev, flags, pad, cls = struct.unpack_from("<IBBHHBBI", p, 16 + 16 * i)
+            print("%04x:%02x:%02x.%d %04x:%04x %06x %d %d" % (seg, bus, devfn >> 3, devfn & 7,
+                                                           ven, dev, cls, flags, pad))
 
 
 def cmd_arm64_cpu(args):
@@ -214,7 +240,7 @@ class Fuzzer:
                             {EINVAL}, "flags")
 
     def case_unknown_type(self):
-        t = self.rng.choice([0, 9, 10, 0xff, 0x102, 0xffffffff, self.rng.getrandbits(32)])
+        t = self.rng.choice([0, 9, 10, 0xff, 0x104, 0xffffffff, self.rng.getrandbits(32)])
         if t not in SIZES:
             self.expect_refusal(frame(t, bytes(8), size=self.rng.choice([0, 8])),
                                 {EOPNOTSUPP, EINVAL}, "type")
@@ -441,6 +467,10 @@ def main():
     sub.add_parser("query-mem")
     sub.add_parser("silent")
     sub.add_parser("hold")
+    lp = sub.add_parser("list")
+    lp.add_argument("what", choices=("mmio", "pci"))
+    lp.add_argument("start", type=int)
+    lp.add_argument("--pad", type=int, default=0)
     c = sub.add_parser("arm64-cpu")
     c.add_argument("op", choices=("add", "del"))
     c.add_argument("count", type=int)
@@ -462,7 +492,7 @@ def main():
     ms.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     args = p.parse_args()
     return {"query-cpus": cmd_query_cpus, "query-mem": cmd_query_mem, "silent": cmd_silent, "hold": cmd_hold,
-            "arm64-cpu": cmd_arm64_cpu,
+            "arm64-cpu": cmd_arm64_cpu, "list": cmd_list,
             "service": cmd_service, "fuzz": cmd_fuzz, "mmio": cmd_mmio,
             "mmio-storm": cmd_mmio_storm}[args.cmd](args) or 0
 

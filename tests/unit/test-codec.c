@@ -262,6 +262,139 @@ static void test_lists(void)
 	       UPCALL_ERR_PROTOCOL, "empty memory range refused");
 }
 
+/* A list page from @start: head, then @n raw entries of @esize bytes. */
+static void page(struct upcall_reply *r, uint32_t total, uint32_t start, uint32_t n,
+		 uint32_t tag, const void *entries, size_t esize)
+{
+	uint32_t head[4] = { htole32(total), htole32(start), htole32(n), htole32(tag) };
+
+	memset(r->payload, 0, sizeof(r->payload));
+	memcpy(r->payload, head, sizeof(head));
+	memcpy(r->payload + sizeof(head), entries, n * esize);
+	r->msg_size = (uint32_t)(sizeof(head) + n * esize);
+}
+
+static void test_list_request(void)
+{
+	static const uint8_t want[] = {
+		0x00, 0x01, 0x4D, 0x44, 0x08, 0x00, 0x00, 0x00,	/* msg_size 8 */
+		0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	/* QUERY_PCI */
+		0x3d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	/* start 61, pad */
+	};
+
+	upcall_encode_list(frame, UPCALL_MSG_QUERY_PCI, 61);
+	ok(!memcmp(frame, want, sizeof(want)) && all_zero(frame + sizeof(want),
+							  UPCALL_FRAME_SIZE - sizeof(want)),
+	   "QUERY_PCI request from entry 61 is golden");
+}
+
+static void test_mmio_page(void)
+{
+	/* base 0xd0000000 size 0x1000 irq 5; base 0xd0001000 size 0x200 irq 6 */
+	static const uint8_t two[48] = {
+		0x00, 0x00, 0x00, 0xd0, 0, 0, 0, 0, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0,
+		0x00, 0x10, 0x00, 0xd0, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0,
+	};
+	struct upcall_reply r = { .msg_type = UPCALL_MSG_QUERY_MMIO };
+	struct upcall_mmio_dev d[UPCALL_MAX_MMIO_ENTRIES];
+	struct upcall_list_head h;
+	uint32_t want = upcall_list_tag(UPCALL_LIST_TAG_INIT, two, 48), tag = UPCALL_LIST_TAG_INIT;
+	uint8_t bad[48];
+
+	page(&r, 2, 0, 2, want, two, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)), UPCALL_OK,
+	       "MMIO page decodes");
+	ok(h.total == 2 && h.count == 2 && d[0].base == 0xd0000000 && d[0].size == 0x1000 &&
+	   d[0].irq == 5 && d[1].base == 0xd0001000 && d[1].size == 0x200 && d[1].irq == 6,
+	   "MMIO page holds both windows and IRQs");
+	is_int(tag, want, "MMIO page's entries give its tag");
+	tag = UPCALL_LIST_TAG_INIT;
+	is_int(upcall_decode_mmio_page(&r, 1, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO page that does not echo start refused");
+	r.msg_size -= 1;
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO page shorter than its count refused");
+	page(&r, 1, 0, 2, want, two, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO page with more entries than its total refused");
+	page(&r, 3, 0, 0, want, two, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "empty MMIO page before the end refused (no progress)");
+	page(&r, 100, 0, 42, want, two, 0);
+	r.msg_size = UPCALL_REPLY_PAYLOAD_MAX;
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO page of 42 entries (41 fit) refused");
+	memcpy(bad, two, 48);
+	bad[24 + 3] = 0xc0;	/* second below the first */
+	page(&r, 2, 0, 2, want, bad, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO page out of order refused");
+	memcpy(bad, two, 48);
+	bad[16] = 0;		/* IRQ 0 */
+	page(&r, 2, 0, 2, want, bad, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "MMIO entry with IRQ 0 refused");
+	memcpy(bad, two, 48);
+	memset(bad + 8, 0, 8);	/* size 0 */
+	page(&r, 2, 0, 2, want, bad, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "empty MMIO window refused");
+	page(&r, 0, 0, 0, UPCALL_LIST_TAG_INIT, two, 24);
+	is_int(upcall_decode_mmio_page(&r, 0, &h, d, &tag, err, sizeof(err)), UPCALL_OK,
+	       "empty MMIO list decodes");
+}
+
+static void test_pci_page(void)
+{
+	/* 0000:00:03.0 1af4:1000 class 020000 added; 0001:02:1f.7 8086:29c0 class 060000 */
+	static const uint8_t two[32] = {
+		0, 0, 0, 0, 0x00, 0x18, 0xf4, 0x1a, 0x00, 0x10, 0x01, 0, 0x00, 0x00, 0x02, 0,
+		1, 0, 0, 0, 0x02, 0xff, 0x86, 0x80, 0xc0, 0x29, 0x00, 0, 0x00, 0x00, 0x06, 0,
+	};
+	struct upcall_reply r = { .msg_type = UPCALL_MSG_QUERY_PCI };
+	struct upcall_pci_dev d[UPCALL_MAX_PCI_ENTRIES];
+	struct upcall_list_head h;
+	uint32_t tag = UPCALL_LIST_TAG_INIT;
+	uint8_t bad[32];
+
+	page(&r, 5, 3, 2, 0x1234, two, 16);
+	is_int(upcall_decode_pci_page(&r, 3, &h, d, &tag, err, sizeof(err)), UPCALL_OK,
+	       "PCI page from entry 3 decodes");
+	ok(d[0].segment == 0 && d[0].bus == 0 && d[0].devfn == 0x18 && d[0].vendor == 0x1af4 &&
+	   d[0].device == 0x1000 && d[0].class_code == 0x020000 && d[0].flags == UPCALL_PCI_ADDED,
+	   "PCI entry 0000:00:03.0 1af4:1000, class 020000, added");
+	ok(d[1].segment == 1 && d[1].bus == 2 && d[1].devfn == 0xff && d[1].vendor == 0x8086 &&
+	   d[1].device == 0x29c0 && d[1].class_code == 0x060000 && d[1].flags == 0,
+	   "PCI entry 0001:02:1f.7 8086:29c0, class 060000");
+	is_int(tag, upcall_list_tag(UPCALL_LIST_TAG_INIT, two, 32), "PCI page's entries go into the tag");
+	page(&r, 4, 3, 2, 0x1234, two, 16);
+	is_int(upcall_decode_pci_page(&r, 3, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI page past its total refused");
+	page(&r, 2, 3, 0, 0x1234, two, 16);
+	is_int(upcall_decode_pci_page(&r, 3, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI page from past the end of the list refused");
+	memcpy(bad, two, 32);
+	bad[16] = 0;		/* second 0000:00:02.0: before the first */
+	bad[20] = 0;
+	bad[21] = 0x10;
+	page(&r, 2, 0, 2, 0, bad, 16);
+	is_int(upcall_decode_pci_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI page out of order refused");
+	memcpy(bad, two, 32);
+	memcpy(bad + 16, two, 16);	/* the same function twice */
+	page(&r, 2, 0, 2, 0, bad, 16);
+	is_int(upcall_decode_pci_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI function listed twice refused");
+	memcpy(bad, two, 32);
+	bad[15] = 1;		/* class above 24 bits */
+	page(&r, 2, 0, 2, 0, bad, 16);
+	is_int(upcall_decode_pci_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI class above 24 bits refused");
+	r.msg_size = 15;
+	is_int(upcall_decode_pci_page(&r, 0, &h, d, &tag, err, sizeof(err)),
+	       UPCALL_ERR_PROTOCOL, "PCI reply shorter than the list head refused");
+}
+
 static void test_targets(void)
 {
 	struct upcall_target t;
@@ -301,7 +434,7 @@ static void test_targets(void)
 
 int main(void)
 {
-	tap_plan(75);
+	tap_plan(98);
 	test_cpu_worked_example();
 	test_cpu_invalid();
 	test_cpu_arm64();
@@ -310,6 +443,9 @@ int main(void)
 	test_connect_frame();
 	test_ok_line();
 	test_lists();
+	test_list_request();
+	test_mmio_page();
+	test_pci_page();
 	test_targets();
 	return tap_done();
 }

@@ -326,11 +326,109 @@ static void test_setters(void)
 	upcall_session_free(s);
 }
 
+/*
+ * A guest whose MMIO list is 42 windows; each of its first @changes pages
+ * carries another tag (the list changed), then the true one; with
+ * @changes -1 every page carries the same wrong tag.  Serves QUERY_MMIO
+ * until EOF.
+ */
+static void guest_mmio_pages(int lfd, int changes)
+{
+	uint8_t frame[UPCALL_FRAME_SIZE], req[UPCALL_FRAME_SIZE], all[42 * 24] = { 0 };
+	int fd = accept(lfd, NULL, NULL), served = 0;
+	char c = 0;
+
+	for (uint32_t i = 0; i < 42; i++) {
+		put32(all + i * 24 + 3, 0xd0 + i);	/* base 0xd0000000 + i << 24 */
+		put32(all + i * 24 + 8, 0x1000);
+		put32(all + i * 24 + 16, 5);
+	}
+	while (fd >= 0 && c != '\n' && read(fd, &c, 1) == 1)
+		;
+	memset(frame, 0, sizeof(frame));
+	put32(frame, UPCALL_MAGIC_VERSION);
+	if (fd < 0 || write(fd, "OK 1\n", 5) != 5 || read_full(fd, &c, 1) ||
+	    write(fd, frame, sizeof(frame)) != sizeof(frame))
+		_exit(1);
+	while (!read_full(fd, req, sizeof(req))) {
+		uint32_t start = le32toh(*(uint32_t *)(req + 16)), n = start < 42 ? 42 - start : 0;
+		uint32_t tag = upcall_list_tag(UPCALL_LIST_TAG_INIT, all, sizeof(all));
+
+		n = n > 41 ? 41 : n;
+		memset(frame, 0, sizeof(frame));
+		put32(frame, UPCALL_MAGIC_VERSION);
+		memcpy(frame + 8, req + 8, 4);
+		put32(frame + 4, 16 + n * 24);
+		put32(frame + 20, 42);
+		put32(frame + 24, start);
+		put32(frame + 28, n);
+		if (changes < 0)
+			tag ^= 1;
+		else if (served < changes)
+			tag ^= (uint32_t)served + 1;
+		served++;
+		put32(frame + 32, tag);
+		memcpy(frame + 36, all + start * 24, n * 24);
+		if (write(fd, frame, sizeof(frame)) != sizeof(frame))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* Read the 42-window list from a guest whose list changes @changes times. */
+static enum upcall_status mmio_pages(int changes, size_t max, struct upcall_mmio_dev *devs,
+				     size_t *count, uint64_t *requests)
+{
+	struct upcall_session *s;
+	struct upcall_target t;
+	enum upcall_status st;
+	int lfd = listen_on_sock(), status;
+	char msg[160];
+	pid_t pid;
+
+	if (lfd < 0)
+		return UPCALL_ERR_SYSTEM;
+	pid = fork();
+	if (pid == 0)
+		guest_mmio_pages(lfd, changes);
+	close(lfd);
+	if (upcall_target_parse(sock, 0, &t, msg, sizeof(msg)) || !(s = upcall_session_new(&t)))
+		return UPCALL_ERR_SYSTEM;
+	st = upcall_query_mmio(s, devs, max, count);
+	*requests = upcall_session_stat(s, UPCALL_STAT_REQUESTS);
+	upcall_session_free(s);
+	waitpid(pid, &status, 0);
+	return st;
+}
+
+static void test_list_pages(void)
+{
+	struct upcall_mmio_dev devs[42];
+	uint64_t requests = 0;
+	size_t n = 0;
+
+	is_int(mmio_pages(0, 42, devs, &n, &requests), UPCALL_OK, "42 windows in two pages");
+	ok(n == 42 && devs[0].base == 0xd0000000 && devs[41].base == 0xf9000000 &&
+	   devs[41].size == 0x1000 && devs[41].irq == 5, "all 42, the last from the second page");
+	is_int(requests, 2, "two requests");
+	is_int(mmio_pages(1, 42, devs, &n, &requests), UPCALL_OK,
+	       "a list that changed between pages is read again");
+	is_int(requests, 4, "from the start: four requests");
+	is_int(mmio_pages(0, 3, devs, &n, &requests), UPCALL_OK, "room for 3 of 42");
+	ok(n == 42 && devs[2].base == 0xd2000000, "count says 42, the first 3 stored");
+	is_int(mmio_pages(100, 42, devs, &n, &requests), UPCALL_ERR_PROTOCOL,
+	       "a list that never holds still: protocol error");
+	is_int(requests, 8, "after four tries");
+	is_int(mmio_pages(-1, 42, devs, &n, &requests), UPCALL_ERR_PROTOCOL,
+	       "entries that do not give the list's tag: protocol error");
+	is_int(requests, 2, "found once the whole list is read");
+}
+
 int main(void)
 {
 	char msg[UPCALL_ERRMSG_MAX];
 
-	tap_plan(59);
+	tap_plan(70);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof(sock), "%s/vm.sock", dir);
@@ -358,6 +456,7 @@ int main(void)
 	test_cancel_fd();
 	test_bad_targets();
 	test_setters();
+	test_list_pages();
 	test_base_zero();
 
 	unlink(sock);
