@@ -293,6 +293,7 @@ static bool guest_accept(struct stub *st, int fd)
 		return false;
 	}
 	if (f->no_connect_frame) {
+		stub_log(st, "service byte read; withholding the CONNECT frame\n");
 		drain(st, fd);
 		return false;
 	}

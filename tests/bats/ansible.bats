@@ -480,7 +480,9 @@ mem() { sed -n 's/^mem: \{0,1\}//p' "$T/$1/$2.state"; }
 	ANSIBLE_COLLECTIONS_PATH=$coll run --separate-stderr ansible-galaxy collection list upcall.tools
 	assert_success
 	assert_output --partial "$coll/ansible_collections"
-	assert_line --regexp '^upcall\.tools +0\.1\.0 *$'
+	local v
+	v=$(sed -n 's/^VERSION := //p' "$BATS_TEST_DIRNAME/../../Makefile")
+	assert_line --regexp "^upcall\.tools +${v//./\\.} *\$"
 	ANSIBLE_COLLECTIONS_PATH=$coll run --separate-stderr ansible-doc -t module upcall.tools.memory
 	assert_success
 	assert_equal "$stderr" ""

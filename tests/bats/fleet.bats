@@ -276,7 +276,7 @@ wait_log_count() {
 		--vm "$(sock s3)" --vm "$(sock s4)" ping \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	local pid=$!
-	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'connection accepted' 3
+	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'withholding the CONNECT frame' 3
 	kill -INT "$pid"
 	run timeout 10 tail --pid="$pid" -f /dev/null
 	assert_success		# it ended long before its 60 s timeout
@@ -295,7 +295,7 @@ wait_log_count() {
 	start_vm s --fault no-connect-frame --verbose
 	"$UPCALLCTL" -t 60 --vm "$(sock s)" ping 2>"$BATS_TEST_TMPDIR/err" &
 	local pid=$!
-	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'connection accepted' 1
+	wait_log_count "$BATS_TEST_TMPDIR/stubs.log" 'withholding the CONNECT frame' 1
 	kill -INT "$pid"
 	local rc=0
 	run timeout 10 tail --pid="$pid" -f /dev/null

@@ -39,11 +39,11 @@ setup() {
 	local dest=$BATS_TEST_TMPDIR/dkms
 	run make -C "$REPO/guest-driver" dkms-src DESTDIR="$dest"
 	assert_success
-	run make -C "$KDIR" M="$dest/usr/src/upcall-guest-0.1.0" W=1 modules
+	run make -C "$KDIR" M="$dest/usr/src/upcall-guest-0.2.0" W=1 modules
 	assert_success
 	refute_output --partial 'warning'
-	[ -f "$dest/usr/src/upcall-guest-0.1.0/upcall_guest.ko" ]
-	grep -q '^BUILT_MODULE_NAME\[0\]="upcall_guest"' "$dest/usr/src/upcall-guest-0.1.0/dkms.conf"
+	[ -f "$dest/usr/src/upcall-guest-0.2.0/upcall_guest.ko" ]
+	grep -q '^BUILT_MODULE_NAME\[0\]="upcall_guest"' "$dest/usr/src/upcall-guest-0.2.0/dkms.conf"
 }
 
 @test "guest: upcallctl reaches the module through hybrid vsock" {
