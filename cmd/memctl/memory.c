@@ -69,6 +69,8 @@ static error_t mem_parse(int key, char *arg, struct argp_state *state)
 
 	if (key == ARGP_KEY_END && !a->have_base && !strcmp(p->cmd->object, "del"))
 		argp_error(state, "missing --base ADDR (see 'memctl list')");
+	else if (key == ARGP_KEY_END && a->have_base && a->base == 0)
+		argp_error(state, "--base must not be zero");
 	return rc;
 }
 
