@@ -32,8 +32,7 @@ enum {
 
 #define CLI_EXIT_CODES_DOC						\
 	"Exit status: 0 done; 1 the guest or the VMM refused; 2 partial (some CPUs " \
-	"done, or the VMM made what the guest did not take); 5 busy (--no-wait, " \
-	"another operation holds the VM); " \
+	"done, or the VMM made what the guest did not take); 5 busy (--no-wait); " \
 	"64 usage error (nothing sent); 69 unreachable (no socket, no listener, " \
 	"refused); 71 local failure; 75 timed out; 76 protocol error (bad magic, " \
 	"wrong type, short frame); 130 interrupted.  With several VMs: 0 all " \
