@@ -334,4 +334,11 @@ records() { (cd "$UPCALL_STATE_DIR" && ls -- *.yaml 2>/dev/null); }
 	UPCALL_VM="$BATS_TEST_TMPDIR/*.sock" run "$UPCALLCTL" --config "$INV" cpu add 1
 	assert_success
 	assert_equal "$(stub_state cpus)" "0,1,2"
+	printf 'groups:\n  web: [web1]\n' >>"$INV"
+	run "$UPCALLCTL" --config "$INV" --vm @web --vm link.sock --vm web1 cpu add 1
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1,2,3"
+	run "$UPCALLCTL" --config "$INV" --vm @web --vm "$BATS_TEST_TMPDIR//vm.sock" cpu add 1
+	assert_success
+	assert_equal "$(stub_state cpus)" "0,1,2,3,4"
 }
