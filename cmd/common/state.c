@@ -85,7 +85,8 @@ static long long now_ms(void)
  * one-byte OFD lock, the turnstile, that a newcomer passes before it may
  * take the flock and keeps while it waits for it.  A holder that lets go
  * and comes straight back therefore queues behind the waiter that was
- * there first, and a waiter cannot be starved.
+ * there first, instead of taking the flock again before the waiter wakes.
+ * Waiters in the turnstile are woken by the kernel; none polls.
  */
 enum lock_kind { LOCK_FLOCK, LOCK_TURNSTILE };
 
