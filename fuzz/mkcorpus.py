@@ -123,6 +123,11 @@ pending: "add vCPUs 3, 4"
 
 def state_seeds():
     yield "record", RECORD.encode()
+    # as written since the identity names the socket's inode and birth time
+    # and the target keeps bytes that are not UTF-8 as \\xNN
+    yield "record-born", (RECORD.replace('"unix:/run/vm.sock"', '"unix:/run/vm\\\\xff.sock"')
+                          .replace("unix:/run/vm.sock dev=2049 ino=1234 ctime=1700000000.000000000",
+                                   "unix dev=2049 ino=1234 born=1700000000.000000000")).encode()
     yield "empty-lists", b"cpus: []\nmemory: []\n"
     yield "overlap", b"memory:\n- {base: 0x1000, size: 0x2000}\n- {base: 0x2000, size: 0x1000}\n"
     yield "wrap", b"memory:\n- {base: 0xfffffffffffff000, size: 0x2000}\n"

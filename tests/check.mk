@@ -104,3 +104,10 @@ clean-fuzz:
 .PHONY: fuzz fuzz-build check-san check clean-fuzz
 
 -include $(shell find $(FZ) -name '*.d' 2>/dev/null)
+
+# ---- test-state compiles state.c in (its helpers are static) and links
+# the rest of cmd/common/
+STATE_TEST_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out cmd/common/state.c,$(COMMON_SRC)))
+$(B)/tests/test-state: tests/unit/test-state.c tests/unit/tap.h cmd/common/state.c $(wildcard cmd/common/*.h) $(STATE_TEST_OBJ) $(INTLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(STATE_TEST_OBJ) $(INTLIB) $(LDFLAGS) $(TOOL_LIBS) -pthread

@@ -24,6 +24,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_CONFIG,
 	OPT_WAIT,
+	OPT_NO_WAIT,
 };
 
 static const struct argp_option global_options[] = {
@@ -38,6 +39,8 @@ static const struct argp_option global_options[] = {
 	{ "port", OPT_PORT, "PORT", 0, "Guest vsock port (default 219)", 0 },
 	{ "wait", OPT_WAIT, "SECONDS", OPTION_ARG_OPTIONAL,
 	  "Wait up to SECONDS (default 60) for a booting guest to answer", 0 },
+	{ "no-wait", OPT_NO_WAIT, NULL, 0, "When another operation holds the VM, fail at "
+	  "once (exit 5) instead of waiting up to 4 timeouts for it", 0 },
 	{ "arch", OPT_ARCH, "ARCH", 0, "Guest architecture: x86_64 or aarch64 (default: this host's)", 0 },
 	{ "timeout", 't', "SECONDS", 0, "Give up on any step after SECONDS (default 5)", 0 },
 	{ "output", 'o', "FORMAT", 0, "text or json", 0 },
@@ -101,6 +104,9 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 		cli->wait_ms = 60000;
 		if (arg && parse_seconds(arg, &cli->wait_ms))
 			argp_error(state, "--wait \"%s\" must be a number of seconds in (0, 86400]", arg);
+		break;
+	case OPT_NO_WAIT:
+		cli->no_wait = true;
 		break;
 	case 'o':
 		if (strcmp(arg, "text") == 0)

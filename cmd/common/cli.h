@@ -21,6 +21,7 @@ enum {
 	EXIT_PARTIAL = 2,	/* some CPUs done, or the VMM made what the guest did not take */
 	EXIT_SOME_FAILED = 3,	/* several VMs: some succeeded, some failed */
 	EXIT_ALL_FAILED = 4,	/* several VMs: all failed, not all the same way */
+	EXIT_BUSY = 5,		/* --no-wait: another operation holds the VM */
 	EXIT_USAGE = 64,	/* bad command line; nothing was sent */
 	EXIT_UNREACHABLE = 69,	/* no socket, no listener, refused */
 	EXIT_OSERR = 71,	/* local failure (memory, descriptors) */
@@ -31,7 +32,7 @@ enum {
 
 #define CLI_EXIT_CODES_DOC						\
 	"Exit status: 0 done; 1 the guest or the VMM refused; 2 partial (some CPUs " \
-	"done, or the VMM made what the guest did not take); " \
+	"done, or the VMM made what the guest did not take); 5 busy (--no-wait); " \
 	"64 usage error (nothing sent); 69 unreachable (no socket, no listener, " \
 	"refused); 71 local failure; 75 timed out; 76 protocol error (bad magic, " \
 	"wrong type, short frame); 130 interrupted.  With several VMs: 0 all " \
@@ -54,6 +55,7 @@ struct cli {
 	bool arch_set;			/* --arch given: wins over the inventory */
 	int timeout_ms;
 	int wait_ms;		/* --wait: keep trying to reach a booting guest */
+	bool no_wait;		/* --no-wait: a busy VM fails at once */
 	enum cli_output output;
 	int verbose;
 	bool dry_run;			/* -n: say what a change would send, send no change */

@@ -92,6 +92,62 @@ static int expand_glob(struct fleet *f, const char *pattern)
 	return rc;
 }
 
+/*
+ * The name of @vm's state record and lock: what one VM is known by, however
+ * it was named.  NULL when @vm does not resolve (its run will say why).
+ */
+static char *vm_key(const struct fleet *f, const char *vm)
+{
+	struct cli w = *f->cli;
+	struct upcall_target t;
+	char *msg = NULL, *key = NULL;
+	size_t len = 0;
+
+	w.vms = NULL;
+	w.nvms = 0;
+	w.session = NULL;
+	w.entry = NULL;
+	w.result = NULL;
+	w.output = OUTPUT_TEXT;
+	w.out = w.err = open_memstream(&msg, &len);
+	if (w.err && inventory_resolve(&w, vm, &t) == EXIT_DONE)
+		key = strdup(w.entry->name);
+	cli_free(&w);
+	if (w.err)
+		fclose(w.err);
+	free(msg);
+	return key;
+}
+
+/* Each VM once: of several names for one VM, the first given is run. */
+static int dedupe(struct fleet *f)
+{
+	char **keys = calloc(f->n ? f->n : 1, sizeof(*keys));
+	unsigned int k = 0;
+
+	if (!keys)
+		return cli_fail(f->cli, EXIT_OSERR, "out of memory");
+	for (unsigned int i = 0; i < f->n; i++) {
+		char *key = vm_key(f, f->targets[i]);
+		bool dup = false;
+
+		for (unsigned int j = 0; key && j < k && !dup; j++)
+			dup = keys[j] && !strcmp(keys[j], key);
+		if (dup) {
+			free(key);
+			free(f->targets[i]);
+			continue;
+		}
+		keys[k] = key;
+		f->targets[k++] = f->targets[i];
+	}
+	f->n = k;
+	for (unsigned int i = 0; i < k; i++)
+		free(keys[i]);
+	free(keys);
+	return EXIT_DONE;
+}
+
 static int expand(struct fleet *f)
 {
 	int rc = EXIT_DONE;
@@ -106,7 +162,7 @@ static int expand(struct fleet *f)
 		else if (add_target(f, vm))
 			rc = cli_fail(f->cli, EXIT_OSERR, "out of memory");
 	}
-	return rc;
+	return rc ? rc : dedupe(f);
 }
 
 static const char *code_name(int code)
@@ -114,6 +170,7 @@ static const char *code_name(int code)
 	switch (code) {
 	case EXIT_REFUSED: return "refused";
 	case EXIT_PARTIAL: return "partial";
+	case EXIT_BUSY: return "busy";
 	case EXIT_USAGE: return "usage error";
 	case EXIT_UNREACHABLE: return "unreachable";
 	case EXIT_TIMEOUT: return "timed out";

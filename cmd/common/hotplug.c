@@ -422,6 +422,8 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	report_cpus(cli, c, &rp, x86);
 	if (vmm && !c->add && replied(c->st))
 		vmm_kept_cpus(cli, c);
+	if (c->st == UPCALL_ERR_INVALID && (rc = record_unsent(r)))	/* never sent */
+		return rc;
 	if (!replied(c->st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, c->st);
 	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
@@ -711,6 +713,8 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		return rc;
 	memset(&rp, 0, sizeof(rp));
 	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);
+	if (st == UPCALL_ERR_INVALID && (rc = record_unsent(r)))	/* never sent */
+		return rc;
 	if (!replied(st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, st);
 	if (st == UPCALL_OK) {

@@ -309,6 +309,8 @@ static bool same_target(const struct upcall_target *a, const struct upcall_targe
 	return strcmp(a->path, b->path) == 0;
 }
 
+static bool same_socket(const struct upcall_target *a, const struct upcall_target *b);
+
 /* What must differ between VMs: their target, and their VMM's socket. */
 struct vm_key {
 	struct upcall_target target;
@@ -390,6 +392,22 @@ static int parse_vms(struct inv_parse *p, const char *name,
 			*out = e;
 			found = i;
 		}
+	}
+	/* no entry spells the path so: one may name the same socket otherwise */
+	for (size_t i = 0; !rc && by_target && found == SIZE_MAX && i < n; i++) {
+		yaml_node_pair_t *a = vms->data.mapping.pairs.start + i;
+		struct vm_entry e;
+
+		if (!same_socket(by_target, &keys[i].target))
+			continue;
+		inventory_default(NULL, &e);
+		snprintf(e.name, sizeof(e.name), "%s", scalar(yaml_document_get_node(p->doc, a->key)));
+		rc = parse_entry(p, yaml_document_get_node(p->doc, a->value), &e);
+		e.in_inventory = true;
+		snprintf(e.label, sizeof(e.label), "%s", e.name);
+		snprintf(e.file, sizeof(e.file), "%s", p->file);
+		*out = e;
+		found = i;
 	}
 	if (!rc && found != SIZE_MAX)
 		rc = check_unique_target(p, vms, keys, found);
@@ -631,26 +649,47 @@ static void derived_name(const struct upcall_target *t, char *name, size_t len)
 }
 
 /*
- * A socket path typed relative to the current directory, made absolute:
- * the inventory and the record know a VM by one spelling of its path.
- * It stays as typed when its directory cannot be resolved or the result
+ * One spelling of a socket path: absolute, without "//", "/./" or symbolic
+ * links (the socket's own included), so that every spelling of one socket
+ * finds one inventory entry, one record and one lock.  A socket not there
+ * yet keeps its last component as typed, in its resolved directory.  The
+ * path stays as typed when its directory cannot be resolved or the result
  * would not fit a socket address.
  */
-static void absolute_target(struct upcall_target *t)
+static void canonical_target(struct upcall_target *t)
 {
 	char dir[PATH_MAX], real[PATH_MAX], out[PATH_MAX];
 	const char *slash = strrchr(t->path, '/'), *base = slash ? slash + 1 : t->path;
 	int n;
 
-	if (t->transport != UPCALL_TRANSPORT_UNIX || t->path[0] == '/')
+	if (t->transport != UPCALL_TRANSPORT_UNIX || !t->path[0])
 		return;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - t->path) : 1,
-		 slash ? t->path : ".");
-	if (!realpath(dir, real))
-		return;
-	n = snprintf(out, sizeof(out), "%s/%s", strcmp(real, "/") ? real : "", base);
+	if (realpath(t->path, real)) {
+		n = snprintf(out, sizeof(out), "%s", real);
+	} else {
+		if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+			return;
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - t->path) : 1,
+			 slash ? (slash == t->path ? "/" : t->path) : ".");
+		if (!realpath(dir, real))
+			return;
+		n = snprintf(out, sizeof(out), "%s/%s", strcmp(real, "/") ? real : "", base);
+	}
 	if (n > 0 && (size_t)n < sizeof(t->path))
 		memcpy(t->path, out, (size_t)n + 1);
+}
+
+/* Do @a (canonical) and the inventory's @b name one socket, however @b is spelled? */
+static bool same_socket(const struct upcall_target *a, const struct upcall_target *b)
+{
+	struct upcall_target c = *b;
+
+	if (same_target(a, b))
+		return true;
+	if (a->transport != UPCALL_TRANSPORT_UNIX || b->transport != UPCALL_TRANSPORT_UNIX)
+		return false;
+	canonical_target(&c);
+	return same_target(a, &c);
 }
 
 static bool looks_like_target(const char *vm)
@@ -738,7 +777,7 @@ int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
 		return cli_fail(cli, EXIT_USAGE, "%s", err);
 	if (by_target) {
 		key = *t;
-		absolute_target(&key);
+		canonical_target(&key);
 	}
 	rc = search(cli, vm, by_target ? &key : NULL, e, tried, sizeof(tried));
 	if (rc == 0 && !by_target && access(vm, F_OK) == 0) {
@@ -747,7 +786,7 @@ int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
 		if (upcall_target_parse(vm, cli->port, t, err, sizeof(err)) < 0)
 			return cli_fail(cli, EXIT_USAGE, "%s", err);
 		key = *t;
-		absolute_target(&key);
+		canonical_target(&key);
 		rc = search(cli, vm, &key, e, tried, sizeof(tried));
 	}
 	if (rc < 0)

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Per-VM state records: locked with flock on NAME.lock, read and written as
- * NAME.yaml (temp file, rename; fsync of both for a result), never through
- * a symlink.  The record names the endpoint it was written for, so
- * a restarted VM is noticed instead of trusted.
+ * Per-VM state records: locked with flock on NAME.lock (which says who
+ * holds it, and is removed by its holder), read and written as NAME.yaml
+ * (temp file, fsync, rename, fsync of the directory), never through a
+ * symlink.  The record names the endpoint instance it was written for,
+ * so a restarted VM is noticed instead of trusted.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,44 +77,344 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Waits at most four timeouts: the holder may take several steps. */
-static int take_lock(struct vm_record *r)
-{
-	long long deadline = now_ms() + 4LL * r->cli->timeout_ms;
-	char name[VM_NAME_MAX + 8];
-	struct stat st;
+/* --- the per-VM lock --- */
 
-	snprintf(name, sizeof(name), "%s.lock", r->e->name);
-	r->lockfd = openat(r->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (r->lockfd < 0 || fstat(r->lockfd, &st) < 0 || !S_ISREG(st.st_mode))
-		return cli_fail(r->cli, EXIT_OSERR, "lock file %s.lock in the state directory: %s",
-				r->e->label, r->lockfd < 0 ? strerror(errno) : "not a regular file");
-	while (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
-					r->e->label, strerror(errno));
-		if (now_ms() > deadline)
-			return cli_fail(r->cli, EXIT_TIMEOUT,
-					"timed out waiting for the lock on VM %s: another operation on it is still running",
-					r->e->label);
-		if (!cancel_sleep(5 + rand() % 10))
-			return cli_fail(r->cli, EXIT_CANCELLED,
-					"interrupted waiting for the lock on VM %s", r->e->label);
+/*
+ * A VM's lock is two locks on NAME.lock: the flock, held from reading the
+ * record to writing it back (what flock(1) and older tools take), and a
+ * one-byte OFD lock, the turnstile, that a newcomer passes before it may
+ * take the flock and keeps while it waits for it.  A holder that lets go
+ * and comes straight back therefore queues behind the waiter that was
+ * there first, instead of taking the flock again before the waiter wakes.
+ * Waiters in the turnstile are woken by the kernel; none polls.
+ */
+enum lock_kind { LOCK_FLOCK, LOCK_TURNSTILE };
+
+static int lock_try(int fd, enum lock_kind kind, bool wait)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	if (kind == LOCK_FLOCK)
+		return flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 ? 0 : -errno;
+	if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EACCES || errno == EAGAIN ? -EWOULDBLOCK : -errno;
+}
+
+static void turnstile_leave(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+struct lock_waiter {
+	int fd;		/* a dup of the lock file's descriptor: one open file */
+	int efd;	/* a dup of the waiting thread's eventfd */
+	enum lock_kind kind;
+};
+
+/*
+ * Blocks in the kernel on the shared open file, so the lock is handed over
+ * the moment it is released, with no polling.  It owns its dups: a waiter
+ * that gave up closed its own, so a lock granted late dies with the last
+ * descriptor, here.
+ */
+static void *lock_waiter(void *data)
+{
+	struct lock_waiter *w = data;
+	int rc;
+
+	while ((rc = lock_try(w->fd, w->kind, true)) == -EINTR)
+		;
+	eventfd_write(w->efd, rc == 0 ? 1 : 2 + (eventfd_t)-rc);
+	close(w->fd);
+	close(w->efd);
+	free(w);
+	return NULL;
+}
+
+/*
+ * Wait for the lock @kind on @fd until @deadline (ms, CLOCK_MONOTONIC) or
+ * Ctrl-C, in a thread: the kernel's wait has no deadline of its own, and a
+ * signal to cut it short would reach every thread of a fleet run.
+ * Returns 0 held, -ETIMEDOUT, -ECANCELED or -errno.
+ */
+static int lock_until(int fd, enum lock_kind kind, long long deadline)
+{
+	struct lock_waiter *w = calloc(1, sizeof(*w));
+	int efd = eventfd(0, EFD_CLOEXEC), err = 0;
+	struct pollfd p[2] = { { .fd = efd, .events = POLLIN },
+			       { .fd = cancel_fd(), .events = POLLIN } };
+	pthread_attr_t attr;
+	pthread_t tid;
+	eventfd_t v = 0;
+
+	if (w)
+		w->fd = w->efd = -1;
+	if (!w || efd < 0)
+		goto fail;
+	w->kind = kind;
+	w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	w->efd = fcntl(efd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0 || w->efd < 0 || pthread_attr_init(&attr))
+		goto fail;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&tid, &attr, lock_waiter, w);
+	pthread_attr_destroy(&attr);
+	if (err)
+		goto fail;
+	for (;;) {
+		long long left = deadline - now_ms();
+		int n = poll(p, p[1].fd >= 0 ? 2 : 1, left > 0 ? (int)left : 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && (p[0].revents & POLLIN) && eventfd_read(efd, &v) == 0)
+			break;
+		err = n < 0 ? errno : (n > 0 && p[1].revents) ? ECANCELED : ETIMEDOUT;
+		break;
 	}
+	close(efd);
+	return v == 1 ? 0 : v > 1 ? -(int)(v - 2) : -err;
+fail:
+	err = err ? err : errno;
+	if (w && w->fd >= 0)
+		close(w->fd);
+	if (w && w->efd >= 0)
+		close(w->efd);
+	free(w);
+	if (efd >= 0)
+		close(efd);
+	return -err;
+}
+
+/* What the holder writes into the lock file: "TOOL PID SINCE COMMAND\n". */
+static void lock_say_holder(struct vm_record *r)
+{
+	char buf[LOCK_INFO_MAX], cmd[LOCK_INFO_MAX - 96];
+	ssize_t n = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+	}
+	n = n > 0 ? n : 0;
+	cmd[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)	/* argv joined, one line, printable */
+		if (!cmd[i] || cmd[i] == '\n' || (unsigned char)cmd[i] < ' ')
+			cmd[i] = i + 1 < n ? ' ' : '\0';
+	n = snprintf(buf, sizeof(buf), "%s %ld %lld %s\n", r->cli->prog, (long)getpid(),
+		     (long long)time(NULL), *cmd ? cmd : r->cli->prog);
+	if (ftruncate(r->lockfd, 0) == 0 && n > 0)
+		(void)!pwrite(r->lockfd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, 0);
+}
+
+/* "memctl (pid 42, since 05:01:02 UTC, 3 s ago) running 'memctl ...'" */
+static void lock_holder(int fd, char *out, size_t len)
+{
+	char buf[LOCK_INFO_MAX], tool[64], when[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long long since, ago;
+	struct tm tm;
+	time_t t;
+	long pid;
+	int off = 0;
+
+	snprintf(out, len, "another operation holds its lock");
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (sscanf(buf, "%63s %ld %lld %n", tool, &pid, &since, &off) != 3 || !off)
+		return;
+	t = (time_t)since;
+	ago = (long long)time(NULL) - since;
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(when, sizeof(when), "%lld", since);
+	snprintf(out, len, "%s (pid %ld) holds it since %s (%lld s ago), running '%s'", tool, pid,
+		 when, ago > 0 ? ago : 0, buf + off);
+}
+
+/* Is @fd still the file named NAME.lock?  Its last holder may have removed it. */
+static bool lock_linked(const struct vm_record *r, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 &&
+	       fstatat(r->dirfd, r->lockname, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int lock_get(int fd, enum lock_kind kind, long long deadline)
+{
+	int rc = lock_try(fd, kind, false);
+
+	return rc == -EWOULDBLOCK ? lock_until(fd, kind, deadline) : rc;
+}
+
+/* Tell at once who holds a busy VM; with --no-wait, that is all. */
+static int lock_busy(struct vm_record *r)
+{
+	char who[LOCK_INFO_MAX + 128];
+
+	lock_holder(r->lockfd, who, sizeof(who));
+	if (r->cli->no_wait)
+		return cli_fail(r->cli, EXIT_BUSY, "VM %s is busy: %s; not waiting (--no-wait)",
+				r->e->label, who);
+	fprintf(r->cli->err, "%s: VM %s is busy: %s; waiting up to %lld s for it\n",
+		r->cli->prog, r->e->label, who,
+		(LOCK_WAIT_TIMEOUTS * (long long)r->cli->timeout_ms + 999) / 1000);
+	fflush(r->cli->err);
 	return EXIT_DONE;
 }
 
-static void endpoint_identity(const struct upcall_target *t, char *buf, size_t len)
+/*
+ * Take the VM's lock: at once, or (unless --no-wait) by a blocking wait of
+ * at most LOCK_WAIT_TIMEOUTS timeouts, saying at once who holds it.  The
+ * last holder removes the file, so a lock taken on a file that was removed
+ * meanwhile is dropped and taken again on the new one.
+ */
+static int take_lock(struct vm_record *r)
 {
+	long long deadline = now_ms() + LOCK_WAIT_TIMEOUTS * (long long)r->cli->timeout_ms;
+	bool told = false;
 	struct stat st;
+	int rc;
+
+	snprintf(r->lockname, sizeof(r->lockname), "%s.lock", r->e->name);
+	for (;;) {
+		r->lockfd = openat(r->dirfd, r->lockname,
+				   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (r->lockfd < 0 || fstat(r->lockfd, &st) < 0 || !S_ISREG(st.st_mode))
+			return cli_fail(r->cli, EXIT_OSERR, "lock file %s in the state directory: %s",
+					r->lockname, r->lockfd < 0 ? strerror(errno) :
+					"not a regular file");
+		if (!told && (lock_try(r->lockfd, LOCK_TURNSTILE, false) ||
+			      lock_try(r->lockfd, LOCK_FLOCK, false))) {
+			told = true;
+			if ((rc = lock_busy(r)))
+				return rc;
+		}
+		rc = lock_get(r->lockfd, LOCK_TURNSTILE, deadline);
+		if (!rc)
+			rc = lock_get(r->lockfd, LOCK_FLOCK, deadline);
+		if (rc == -ETIMEDOUT)
+			return cli_fail(r->cli, EXIT_TIMEOUT,
+					"timed out waiting for the lock on VM %s: another operation on it is still running",
+					r->e->label);
+		if (rc == -ECANCELED)
+			return cli_fail(r->cli, EXIT_CANCELLED,
+					"interrupted waiting for the lock on VM %s", r->e->label);
+		if (rc)
+			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
+					r->e->label, strerror(-rc));
+		turnstile_leave(r->lockfd);	/* the next waiter queues for the flock */
+		if (lock_linked(r, r->lockfd))
+			break;
+		close(r->lockfd);	/* removed by the holder we waited for */
+		r->lockfd = -1;
+	}
+	r->locked = true;
+	lock_say_holder(r);
+	return EXIT_DONE;
+}
+
+/*
+ * Let go.  Unless someone queues in the turnstile (it then goes on with
+ * this file), the file is removed first: no lock file is left behind.
+ */
+static void drop_lock(struct vm_record *r)
+{
+	if (r->lockfd < 0)
+		return;
+	if (r->locked && r->dirfd >= 0 && lock_try(r->lockfd, LOCK_TURNSTILE, false) == 0 &&
+	    lock_linked(r, r->lockfd))
+		unlinkat(r->dirfd, r->lockname, 0);
+	if (r->locked)
+		flock(r->lockfd, LOCK_UN);
+	close(r->lockfd);
+	r->lockfd = -1;
+	r->locked = false;
+}
+
+/* --- which VM instance a record is about --- */
+
+/* " dev=D ino=I born=S.N" (or mtime=, where the file system keeps no birth time) */
+static int file_identity(const char *path, const char *prefix, char *buf, size_t len)
+{
+	struct statx sx;
+
+	if (!path[0] || statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME | STATX_MTIME, &sx) < 0)
+		return -1;
+	snprintf(buf, len, " %sdev=%ju %sino=%ju %s%s=%lld.%09u", prefix,
+		 (uintmax_t)makedev(sx.stx_dev_major, sx.stx_dev_minor), prefix,
+		 (uintmax_t)sx.stx_ino, prefix, sx.stx_mask & STATX_BTIME ? "born" : "mtime",
+		 (long long)(sx.stx_mask & STATX_BTIME ? sx.stx_btime.tv_sec : sx.stx_mtime.tv_sec),
+		 sx.stx_mask & STATX_BTIME ? sx.stx_btime.tv_nsec : sx.stx_mtime.tv_nsec);
+	return 0;
+}
+
+/*
+ * What changes when the VMM restarts, and nothing else does: the socket
+ * file's device, inode and birth time (a chmod, chown, ACL, link or rename
+ * keeps them; a new inode reusing the number is born later).  A vsock CID
+ * stays when its VM restarts: there, the VMM's control socket is the
+ * host's only witness; without one a restart goes unnoticed (a guest that
+ * answers queries corrects the record anyway).
+ */
+static void endpoint_identity(const struct vm_entry *e, char *buf, size_t len)
+{
+	char f[160] = "";
 
 	buf[0] = '\0';
-	if (t->transport == UPCALL_TRANSPORT_VSOCK)
-		snprintf(buf, len, "vsock:%u", t->cid);
-	else if (stat(t->path, &st) == 0)
-		snprintf(buf, len, "unix:%s dev=%ju ino=%ju ctime=%lld.%09ld", t->path,
-			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-			 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	if (e->target.transport == UPCALL_TRANSPORT_VSOCK) {
+		if (e->vmm_path[0])
+			file_identity(e->vmm_path, "vmm-", f, sizeof(f));
+		snprintf(buf, len, "vsock cid=%u%s", e->target.cid, f);
+	} else if (file_identity(e->target.path, "", f, sizeof(f)) == 0) {
+		snprintf(buf, len, "unix%s", f);
+	}
+}
+
+/* The value of " KEY=" in @id, or NULL; the first word's "kind:rest" is cid= for vsock. */
+static bool id_field(const char *id, const char *key, char *val, size_t len)
+{
+	size_t k = strlen(key);
+
+	if (!strcmp(key, "cid") && !strncmp(id, "vsock:", 6)) {	/* older records */
+		snprintf(val, len, "%.*s", (int)strspn(id + 6, "0123456789"), id + 6);
+		return true;
+	}
+	for (const char *p = strchr(id, ' '); p; p = strchr(p + 1, ' '))
+		if (!strncmp(p + 1, key, k) && p[1 + k] == '=') {
+			snprintf(val, len, "%.*s", (int)strcspn(p + 2 + k, " "), p + 2 + k);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Is the record's identity @old that of the endpoint @now?  Fields both
+ * name must agree; a field only one names (a record written before it
+ * was kept) is no evidence either way.  The change time older records
+ * kept is ignored: a chmod changes it.
+ */
+static bool same_instance(const char *old, const char *now)
+{
+	static const char *const keys[] = { "cid", "dev", "ino", "born", "mtime",
+					     "vmm-dev", "vmm-ino", "vmm-born", "vmm-mtime", NULL };
+	size_t ko = strcspn(old, ": "), kn = strcspn(now, ": ");
+	char a[64], b[64];
+
+	if (ko != kn || strncmp(old, now, ko))
+		return false;
+	for (const char *const *k = keys; *k; k++)
+		if (id_field(old, *k, a, sizeof(a)) && id_field(now, *k, b, sizeof(b)) &&
+		    strcmp(a, b))
+			return false;
+	return true;
 }
 
 static void boot_state(struct vm_record *r)
@@ -397,13 +702,16 @@ int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 	    (rc = take_lock(r)))
 		return rc;
 	snprintf(r->path, sizeof(r->path), "%s/%s.yaml", dir, r->e->name);
-	endpoint_identity(&r->e->target, r->identity, sizeof(r->identity));
+	endpoint_identity(r->e, r->identity, sizeof(r->identity));
 	rc = read_record(r, &r->st, err, sizeof(err));
-	if (rc < 0 && !reseed)
-		return cli_fail(cli, EXIT_OSERR,
-				"unreadable state record %s; re-seed it with the sync command",
-				err);
-	if (rc > 0 && *r->st.identity && *r->identity && strcmp(r->st.identity, r->identity)) {
+	if (rc < 0) {
+		/* a guest that answers queries can stand in for it: see record_refresh() */
+		snprintf(r->unreadable, sizeof(r->unreadable), "%s", err);
+		if (!reseed)
+			fprintf(cli->err, "%s: notice: unreadable state record %s\n", cli->prog, err);
+	}
+	if (rc > 0 && *r->st.identity && *r->identity &&
+	    !same_instance(r->st.identity, r->identity)) {
 		boot_state(r);
 		state_format_ids(r->st.cpus, r->st.ncpus, ids, sizeof(ids));
 		fprintf(cli->err,
@@ -412,6 +720,8 @@ int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 	} else if (rc <= 0) {
 		boot_state(r);
 	}
+	r->saved = r->st;
+	r->have_saved = rc > 0;
 	return EXIT_DONE;
 }
 
@@ -433,6 +743,10 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 	if (st != UPCALL_OK && st != UPCALL_ERR_GUEST)
 		return cli_finish(r->cli, st);
 	r->from_guest = (cpus || mem) && st == UPCALL_OK;
+	if (*r->unreadable && !r->from_guest)
+		return cli_fail(r->cli, EXIT_OSERR,
+				"unreadable state record %s, and the guest does not answer queries; re-seed it with the sync command",
+				r->unreadable);
 	if (r->cli->verbose && (cpus || mem) && !r->from_guest)
 		fprintf(r->cli->err, "%s: the guest does not answer queries (%s); using the record %s\n",
 			r->cli->prog, upcall_errmsg(s), r->path);
@@ -446,6 +760,58 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 }
 
 /* --- writing --- */
+
+/* Length of the valid UTF-8 sequence at @s (NUL-terminated), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void state_escape(const char *in, char *out, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, n;
+
+	while (*s && o + 5 < len) {
+		n = *s == '\\' || *s < ' ' || *s == 0x7f ? 0 : utf8_len(s);
+		if (n) {
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		} else if (*s == '\\') {
+			memcpy(out + o, "\\\\", 2);
+			o += 2;
+			s++;
+		} else {
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", *s++);
+		}
+	}
+	if (len)
+		out[o < len ? o : len - 1] = '\0';
+}
+
 
 static int emit(yaml_emitter_t *em, yaml_event_t *ev, int ok)
 {
@@ -517,10 +883,11 @@ static int emit_vmm(yaml_emitter_t *em, const struct vm_state *st)
 
 static int emit_body(yaml_emitter_t *em, const struct vm_record *r)
 {
-	char buf[64], target[160];
+	char buf[64], spec[160], target[4 * sizeof(spec)];
 	int rc;
 
-	upcall_target_format(&r->e->target, target, sizeof(target));
+	upcall_target_format(&r->e->target, spec, sizeof(spec));
+	state_escape(spec, target, sizeof(target));
 	rc = emit_map(em, true, false) || emit_pair(em, "vm", r->e->name, false) ||
 	     emit_pair(em, "target", target, true) ||
 	     emit_pair(em, "identity", r->st.identity, true) ||
@@ -577,13 +944,14 @@ static int emit_record(FILE *f, const struct vm_record *r)
 /*
  * Temp file and rename: a reader, or a writer killed at any point (kill -9
  * included: the page cache survives it), leaves the old record or the new
- * one, never half of one.  fsync() of the file and the directory only
- * matters after a power loss, which takes the VM down with the host; it
- * keeps a result (@durable) readable then, and is skipped for the marker
- * of an operation in flight, which a power loss makes moot.  Each fsync
- * costs about 0.3 ms on a disk; the default state directories are tmpfs.
+ * one, never half of one.  fsync() of the file before the rename and of
+ * the directory after it keeps that true across a power loss, for a result
+ * and for the mark of an operation in flight alike (an empty or torn
+ * record, should one appear anyway, blocks nothing: see record_refresh()).
+ * Each fsync costs about 0.3 ms on a disk; the default state directories
+ * are tmpfs.  Returns 0 or a negative errno (-EILSEQ: the emitter failed).
  */
-static int write_record(struct vm_record *r, bool durable)
+static int write_record(struct vm_record *r)
 {
 	char tmp[VM_NAME_MAX + 16], name[VM_NAME_MAX + 8];
 	int fd, rc;
@@ -593,40 +961,94 @@ static int write_record(struct vm_record *r, bool durable)
 	snprintf(name, sizeof(name), "%s.yaml", r->e->name);
 	/* a leftover of a killed writer; we hold the lock */
 	if (unlinkat(r->dirfd, tmp, 0) < 0 && errno != ENOENT)
-		return -1;
+		return -errno;
 	fd = openat(r->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	f = fdopen(fd, "w");
 	if (!f) {
+		rc = -errno;
 		close(fd);
-		return -1;
+		return rc;
 	}
-	rc = emit_record(f, r) || fflush(f) || (durable && fsync(fd)) ? -1 : 0;
-	if (fclose(f) || rc)
-		return -1;
-	if (renameat(r->dirfd, tmp, r->dirfd, name) < 0)
-		return -1;
-	return durable ? fsync(r->dirfd) : 0;
+	if (emit_record(f, r))
+		rc = -EILSEQ;
+	else
+		rc = fflush(f) || fsync(fd) ? -errno : 0;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	if (!rc && renameat(r->dirfd, tmp, r->dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(r->dirfd, tmp, 0);
+		return rc;
+	}
+	return fsync(r->dirfd) < 0 ? -errno : 0;
+}
+
+static bool same_dimms(const struct vm_state *a, const struct vm_state *b)
+{
+	for (unsigned int i = 0; i < a->nvmm_dimms; i++)
+		if (strcmp(a->vmm_dimms[i].id, b->vmm_dimms[i].id) ||
+		    a->vmm_dimms[i].base != b->vmm_dimms[i].base ||
+		    a->vmm_dimms[i].size != b->vmm_dimms[i].size)
+			return false;
+	return true;
+}
+
+/* Would writing @a change a record that reads back as @b? */
+static bool state_same(const struct vm_state *a, const struct vm_state *b)
+{
+	return a->ncpus == b->ncpus && !memcmp(a->cpus, b->cpus, a->ncpus) &&
+	       a->nmem == b->nmem && !memcmp(a->mem, b->mem, a->nmem * sizeof(a->mem[0])) &&
+	       a->nuncertain == b->nuncertain &&
+	       !memcmp(a->uncertain, b->uncertain, a->nuncertain) &&
+	       !strcmp(a->identity, b->identity) && !strcmp(a->pending, b->pending) &&
+	       a->vmm_cpus_seen == b->vmm_cpus_seen && a->vmm_dimms_seen == b->vmm_dimms_seen &&
+	       a->nvmm_cpus == b->nvmm_cpus && !memcmp(a->vmm_cpus, b->vmm_cpus, a->nvmm_cpus) &&
+	       a->nvmm_dimms == b->nvmm_dimms && same_dimms(a, b);
 }
 
 int record_save(struct vm_record *r, const char *what)
 {
+	int rc;
+
 	if (r->cli->dry_run)	/* a dry run changes no record */
 		return EXIT_DONE;
+	if (what && *what)	/* the mark it replaces comes back if nothing is sent */
+		snprintf(r->prev_pending, sizeof(r->prev_pending), "%s", r->st.pending);
 	if (what)
 		snprintf(r->st.pending, sizeof(r->st.pending), "%s", what);
-	snprintf(r->st.identity, sizeof(r->st.identity), "%s", r->identity);
-	if (write_record(r, !what || !*what) < 0)
+	if (*r->identity)	/* a socket gone keeps the identity it had */
+		snprintf(r->st.identity, sizeof(r->st.identity), "%s", r->identity);
+	/* a read changes nothing: the record is left as it is */
+	if (r->have_saved && !*r->unreadable && state_same(&r->st, &r->saved))
+		return EXIT_DONE;
+	rc = write_record(r);
+	if (rc == -EILSEQ)
+		return cli_fail(r->cli, EXIT_OSERR,
+				"cannot write the state record %s: the YAML emitter refused it",
+				r->path);
+	if (rc)
 		return cli_fail(r->cli, EXIT_OSERR, "cannot write the state record %s: %s",
-				r->path, errno ? strerror(errno) : "YAML emitter failed");
+				r->path, strerror(-rc));
+	r->saved = r->st;
+	r->have_saved = true;
+	r->unreadable[0] = '\0';
 	return EXIT_DONE;
+}
+
+int record_unsent(struct vm_record *r)
+{
+	char prev[sizeof(r->prev_pending)];
+
+	snprintf(prev, sizeof(prev), "%s", r->prev_pending);
+	return record_save(r, prev);
 }
 
 void record_close(struct vm_record *r)
 {
-	if (r->lockfd >= 0)
-		close(r->lockfd);	/* releases the lock */
+	drop_lock(r);
 	if (r->dirfd >= 0)
 		close(r->dirfd);
 	r->lockfd = r->dirfd = -1;

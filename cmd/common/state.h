@@ -14,6 +14,7 @@
 
 #include <upcall/upcall.h>
 
+#include "inventory.h"
 #include "vmm.h"
 
 #define STATE_DIR_ROOT	"/run/upcall"
@@ -44,14 +45,25 @@ struct vm_state {
 struct cli;
 struct vm_entry;
 
+/* A lock waiter gives up after this many --timeout (20 s by default). */
+#define LOCK_WAIT_TIMEOUTS	4
+/* Bytes of "TOOL PID SINCE COMMAND" a lock holder writes into its lock file. */
+#define LOCK_INFO_MAX		512
+
 struct vm_record {
 	struct cli *cli;
 	const struct vm_entry *e;
 	int dirfd;
 	int lockfd;
+	bool locked;		/* lockfd holds the VM's lock */
+	char lockname[VM_NAME_MAX + 8];
 	char path[PATH_MAX];	/* of the record file, for messages */
 	char identity[200];	/* of the endpoint now */
 	struct vm_state st;
+	struct vm_state saved;	/* what the file holds, when have_saved */
+	bool have_saved;
+	char unreadable[PATH_MAX + 200];	/* why the record could not be read */
+	char prev_pending[sizeof(((struct vm_state *)0)->pending)];
 	bool from_guest;	/* the guest answered a query this time */
 };
 
@@ -73,10 +85,24 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 		   bool mem);
 /*
  * Write the record, noting @what as in flight ("" when nothing is, NULL to
- * keep the note).  Returns an exit code, reported on failure.
+ * keep the note); a record that would read back as it is now is left
+ * alone, so a read-only command writes nothing.  Returns an exit code,
+ * reported on failure.
  */
 int record_save(struct vm_record *r, const char *what);
+/*
+ * The request last noted in flight was refused before it was sent: the
+ * note it replaced comes back.  Returns an exit code, reported on failure.
+ */
+int record_unsent(struct vm_record *r);
+/* Let go of the lock (removing its file) and the state directory. */
 void record_close(struct vm_record *r);
+
+/*
+ * @in as the record stores it: valid UTF-8 as it is, a backslash as "\\",
+ * any other byte (not UTF-8, or a control character) as "\xNN".
+ */
+void state_escape(const char *in, char *out, size_t len);
 
 /* Adopt what the VMM said it has: its vCPUs, or its memory devices (pc-dimms kept). */
 void state_vmm_cpus(struct vm_state *st, const uint8_t *ids, unsigned int n);

@@ -67,8 +67,11 @@ static int parse_ranges(char *arg, struct mem_args *a, char *err, size_t errlen)
 static error_t mem_parse(int key, char *arg, struct argp_state *state)
 {
 	struct range_arg *a = &((struct mem_args *)((struct cli_parse *)state->input)->args)->range;
+	error_t rc = parse_range_key(key, arg, state, a);
 
-	return parse_range_key(key, arg, state, a);
+	if (key == ARGP_KEY_END && a->have_base && a->base == 0)
+		argp_error(state, "--base must not be zero");
+	return rc;
 }
 
 static error_t sync_parse(int key, char *arg, struct argp_state *state)

@@ -116,7 +116,8 @@ start_fast_stub() {
 	hold_lock "$UPCALL_STATE_DIR/web1.lock"
 	run_bounded 30 "$VCPUCTL" --config "$INV" --vm web1 -t 0.25 set-count 3
 	assert_failure 75
-	assert_output "vcpuctl: timed out waiting for the lock on VM web1: another operation on it is still running"
+	assert_line -n 0 "vcpuctl: VM web1 is busy: another operation holds its lock; waiting up to 1 s for it"
+	assert_line -n 1 "vcpuctl: timed out waiting for the lock on VM web1: another operation on it is still running"
 	assert_equal "$(stub_state cpus)" "0,1"
 	release_lock
 	run vcpu set-count 3
@@ -134,7 +135,8 @@ start_fast_stub() {
 	run_bounded 30 "$VCPUCTL" --config "$INV" --vm web1 -t 2 set-count 3
 	release_lock
 	assert_success
-	assert_output "added 1 vCPU (APIC ID 2)"
+	assert_line -n 0 "vcpuctl: VM web1 is busy: another operation holds its lock; waiting up to 8 s for it"
+	assert_line -n 1 "added 1 vCPU (APIC ID 2)"
 	assert_equal "$(stub_state cpus)" "0,1,2"
 }
 

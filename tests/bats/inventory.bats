@@ -68,8 +68,7 @@ teardown() { stop_stub; }
 	run vcpu get
 	assert_output "web1: 4 vCPUs online (APIC IDs 0, 1, 2, 3), max 8; from the record"
 	run ls "$UPCALL_STATE_DIR"
-	assert_output "web1.lock
-web1.yaml"
+	assert_output "web1.yaml"
 }
 
 @test "inventory: an unknown VM name says where it looked" {

@@ -11,12 +11,18 @@ setup() {
 teardown() { stop_stub; }
 
 @test "security: the state directory is made 0700, records and locks 0600" {
-	start_stub --boot-vcpus 1 --max-vcpus 8
-	run vcpu set-count 2
-	assert_success
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault reply-after=3000
+	vcpu set-count 2 &
+	local i
+	for i in $(seq 100); do
+		[ -e "$UPCALL_STATE_DIR/web1.lock" ] && break
+		sleep 0.05
+	done
+	# the lock file exists while a command holds it
+	assert_equal "$(stat -c %a "$UPCALL_STATE_DIR/web1.lock")" 600
+	wait $! || fail "vcpuctl set-count 2 failed"
 	assert_equal "$(stat -c %a "$UPCALL_STATE_DIR")" 700
 	assert_equal "$(stat -c %a "$RECORD")" 600
-	assert_equal "$(stat -c %a "$UPCALL_STATE_DIR/web1.lock")" 600
 }
 
 @test "security: a state directory that is a symlink is refused" {

@@ -83,8 +83,9 @@ script() {
 @test "shell script: Ctrl-C while waiting for another tool's lock is 130 at once" {
 	ctl cpu add 1
 	local lock
-	lock=$(echo "$UPCALL_STATE_DIR"/*.lock)
-	[ -f "$lock" ]
+	# the lock file exists while held: named after the record
+	lock=$(echo "$UPCALL_STATE_DIR"/*.yaml)
+	lock=${lock%.yaml}.lock
 	hold_lock "$lock"
 	local pid rc=0 t0
 	echo 'cpu add 1' > "$BATS_TEST_TMPDIR/ops.txt"
@@ -102,7 +103,8 @@ script() {
 	# at once: a tenth of the 120 s wait is a margin for any machine
 	assert_took_at_most 12000
 	run cat "$BATS_TEST_TMPDIR/out"
-	assert_output --regexp "^upcallctl: interrupted waiting for the lock on VM .*vm\.sock$"
+	assert_line -n 0 --regexp "^upcallctl: VM .*vm\.sock is busy: another operation holds its lock; waiting up to 120 s for it$"
+	assert_line -n 1 --regexp "^upcallctl: interrupted waiting for the lock on VM .*vm\.sock$"
 	assert_equal "$(stub_state cpus)" "0,1"
 }
 
