@@ -163,3 +163,37 @@ start_shell() {
 	wait_screen --regexp "connected to unix:$SOCK \(handshake [0-9.]+ ms\)"
 	wait_screen "upcall $SOCK [connected]>"
 }
+
+@test "shell tty: --vm @ completes group names; a name a command would refuse is not offered" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  alpha:\n    target: %s\n  "bad\\e[31mname":\n    target: /nonexistent/b.sock\ngroups:\n  webfarm: [alpha]\n' \
+		"$SOCK" > "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 600 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	start_shell
+	keys 'ping --vm @' Tab
+	wait_screen "> ping --vm @webfarm"
+	keys C-u 'ping --vm ' Tab
+	wait_screen "> ping --vm alpha"
+	run screen
+	refute_output --partial "bad"	# not a name: refused by every command
+	refute_output --partial "webfarm "	# groups only after @
+}
+
+@test "shell tty: completion reads no inventory a command would refuse, and never blocks on a FIFO" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  alpha:\n    target: %s\n' "$SOCK" > "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 666 "$XDG_CONFIG_HOME/upcall/vms.yaml"	# others could have written it
+	start_shell
+	keys 'ping --vm al' Tab
+	sleep 0.5
+	assert_equal "$(last_line)" "upcall $SOCK [disconnected]> ping --vm al"
+	keys C-u
+	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	mkfifo "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	keys 'ping --vm al' Tab
+	sleep 0.5
+	keys C-u 'status' Enter
+	wait_screen "state: disconnected"	# the shell still answers
+}
