@@ -57,6 +57,7 @@ struct cli {
 	enum cli_output output;
 	int verbose;
 	FILE *out, *err;		/* stdout and stderr, or a VM's captured output */
+	bool shell_syntax;		/* in the shell: hints say 'help cpu add', not argv */
 	/* state of the command being run */
 	const char *command;		/* "cpu add" */
 	json_t *result;

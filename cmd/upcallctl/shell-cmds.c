@@ -63,12 +63,49 @@ static int list_commands(const char *object)
 	return n;
 }
 
+/* What each type carries, for "help raw"; multi-byte fields are little-endian. */
+static const struct {
+	uint32_t type;
+	const char *payload;
+} raw_payloads[] = {
+	{ UPCALL_MSG_CONNECT, "none: the handshake (the session sends it itself)" },
+	{ UPCALL_MSG_ADD_CPU, "x86_64: count (1 byte), APIC version (1), APIC IDs (1 each); "
+			      "aarch64: count (1)" },
+	{ UPCALL_MSG_DEL_CPU, "as ADD_CPU" },
+	{ UPCALL_MSG_ADD_MEM, "base (8 bytes), size (8)" },
+	{ UPCALL_MSG_DEL_MEM, "base (8 bytes), size (8)" },
+	{ UPCALL_MSG_ADD_MMIO, "base (8 bytes), size (8), IRQ (4), padding (4, zero)" },
+	{ UPCALL_MSG_DEL_MMIO, "as ADD_MMIO" },
+	{ UPCALL_MSG_ADD_PCI, "bus (1 byte), devfn (1): device << 3 | function" },
+	{ UPCALL_MSG_DEL_PCI, "as ADD_PCI" },
+	{ UPCALL_MSG_QUERY_CPUS, "none; the reply lists the online CPUs" },
+	{ UPCALL_MSG_QUERY_MEM, "none; the reply lists the hot-added ranges" },
+};
+
+static void raw_help(void)
+{
+	char name[32];
+
+	printf("\nTYPE is a name or a number (decimal or 0x...):\n");
+	for (size_t i = 0; i < sizeof(raw_payloads) / sizeof(raw_payloads[0]); i++)
+		printf("  %-11s %#6" PRIx32 "  %s\n",
+		       upcall_msg_type_name(raw_payloads[i].type, name, sizeof(name)),
+		       raw_payloads[i].type, raw_payloads[i].payload);
+	printf("\nHEX words are the payload, appended in order, each as written: \"01\" is\n"
+	       "one byte, \"0102ff\" three (even length, an optional 0x); write a\n"
+	       "little-endian number byte by byte (base 0x100000000 as \"0000000001000000\").\n"
+	       "The header's msg_size is the payload's length; nothing is checked or padded,\n"
+	       "so short and long payloads reach the guest as typed.  The reply is decoded:\n"
+	       "type, msg_size, ret (0 or a negative errno) and its payload in hex.\n"
+	       "Example: raw ADD_CPU 01 14 02   (one vCPU, APIC version 0x14, APIC ID 2)\n");
+}
+
 static int run_help(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
 	const struct cli_cmd *const *tables = (const struct cli_cmd *const *)shell.tables;
 	char *argv[MAX_WORDS + 2], prog[] = "upcallctl", opt[] = "--help";
-	int argc = 0;
+	int argc = 0, rc;
 	bool two;
 
 	if (!a->n) {
@@ -82,7 +119,10 @@ static int run_help(struct cli *cli, void *args)
 	for (int i = 0; i < a->n; i++)
 		argv[argc++] = a->w[i];
 	argv[argc++] = opt;
-	return cli_main(cli, tables, upcallctl_doc, argc, argv);
+	rc = cli_main(cli, tables, upcallctl_doc, argc, argv);
+	if (rc == EXIT_DONE && a->n == 1 && strcmp(a->w[0], "raw") == 0)
+		raw_help();
+	return rc;
 }
 
 static void say_target(struct cli *cli, const char *what, uint64_t ns)
@@ -144,25 +184,34 @@ static int run_disconnect(struct cli *cli, void *args)
 static int run_status(struct cli *cli, void *args)
 {
 	const char *vm = shell_target(cli);
-	uint64_t requests = 0, rtt_ns = 0;
+	uint64_t requests = 0;
 	bool up;
 
 	(void)args;
 	shell_note_drop(cli);
 	up = cli->session && upcall_is_connected(cli->session);
-	if (cli->session) {
+	if (cli->session)
 		requests = upcall_session_stat(cli->session, UPCALL_STAT_REQUESTS);
-		rtt_ns = upcall_session_stat(cli->session, UPCALL_STAT_LAST_RTT_NS);
-	}
 	cli_set(cli, "target", vm ? json_text(vm) : json_null());
 	cli_set(cli, "connected", json_boolean(up));
 	cli_set(cli, "requests", json_integer((json_int_t)requests));
-	cli_set(cli, "last_rtt_ms", json_real((double)rtt_ns / 1e6));
 	cli_say(cli, "target: %s", vm ? vm : "none (use 'connect TARGET')");
 	cli_say(cli, "state: %s", up ? "connected" : "disconnected");
 	cli_say(cli, "requests sent: %" PRIu64, requests);
-	if (requests)
-		cli_say(cli, "last round trip: %.3f ms", (double)rtt_ns / 1e6);
+	if (!shell.last.set) {
+		cli_set(cli, "last", json_null());
+		cli_say(cli, "last round trip: none yet");
+		return cli_finish(cli, UPCALL_OK);
+	}
+	cli_set(cli, "last_rtt_ms", json_real((double)shell.last.rtt_ns / 1e6));
+	cli_set(cli, "last", json_pack("{s:o,s:o,s:f,s:i}",
+				       "command", json_text(shell.last.line),
+				       "target", json_text(shell.last.target),
+				       "rtt_ms", (double)shell.last.rtt_ns / 1e6,
+				       "exit_code", shell.last.rc));
+	cli_say(cli, "last round trip: %.3f ms, '%s' to %s, exit %d%s",
+		(double)shell.last.rtt_ns / 1e6, shell.last.line, shell.last.target,
+		shell.last.rc, shell.last.rc ? "" : " (done)");
 	return cli_finish(cli, UPCALL_OK);
 }
 

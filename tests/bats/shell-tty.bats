@@ -164,6 +164,76 @@ start_shell() {
 	wait_screen "upcall $SOCK [connected]>"
 }
 
+@test "shell tty: usage errors point to shell lines, not to upcallctl --help" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'cpu add' Enter
+	wait_screen "cpu add: missing vCPU count N (see 'help cpu add')"
+	keys 'cpu add 1 --bogus' Enter
+	wait_screen "cpu add: unknown option \"--bogus\" (see 'help cpu add')"
+	keys 'cpux' Enter
+	wait_screen "did you mean \"cpu\"? (see 'help')"
+	keys 'connect a b' Enter
+	wait_screen "connect: Too many arguments (see 'help connect')"
+	run screen
+	refute_output --partial "--help'"
+	refute_output --partial "upcallctl cpu add"
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "shell tty: with no target, an error says to connect" {
+	local cmd
+	printf -v cmd '%q ' env -u UPCALL_VM HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" shell
+	new_terminal "$cmd"
+	wait_screen "upcall (no VM) [disconnected]>"
+	keys 'ping' Enter
+	wait_screen "no VM given: use 'connect TARGET' or --vm TARGET on the line"
+}
+
+@test "shell tty: a line's own --vm leaves the prompt and status true" {
+	local other=$BATS_TEST_TMPDIR/other.sock
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	"$STUB" --socket "$other" --state-file "$BATS_TEST_TMPDIR/other.state" \
+		--pid-file "$BATS_TEST_TMPDIR/other.pid" 3>&- 2>/dev/null &
+	OTHER_PID=$!
+	start_shell
+	keys 'cpu add 1' Enter
+	wait_screen "upcall $SOCK [connected]>"
+	keys "ping --vm $other" Enter
+	wait_screen "unix:$other: device manager answered in"
+	# the session went to the other VM: the prompt's VM is not connected
+	wait_screen --regexp "^upcall $SOCK \[disconnected\]>$"
+	keys 'status' Enter
+	wait_screen "state: disconnected"
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'ping --vm $other' to unix:$other, exit 0 \(done\)$"
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 2)"
+	wait_screen --regexp "^upcall $SOCK \[connected\]>$"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+	kill "$OTHER_PID"
+}
+
+@test "shell tty: status shows the last round trip, help raw the types and payloads" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'status' Enter
+	wait_screen "last round trip: none yet"
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 1)"
+	keys 'status' Enter
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'cpu add 1' to unix:$SOCK, exit 0 \(done\)$"
+	keys 'help raw' Enter
+	wait_screen "TYPE is a name or a number (decimal or 0x...):"
+	wait_screen --regexp "^  ADD_MEM +0x3  base \(8 bytes\), size \(8\)$"
+	wait_screen --regexp "^  QUERY_CPUS +0x100  none; the reply lists the online CPUs$"
+	wait_screen "HEX words are the payload, appended in order"
+	keys 'raw QUERY_CPUS' Enter
+	wait_screen "reply QUERY_CPUS (0x100)"
+	keys 'status' Enter
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'raw QUERY_CPUS' to unix:$SOCK, exit 0 \(done\)$"
+}
+
 @test "shell tty: --vm @ completes group names; a name a command would refuse is not offered" {
 	start_stub --boot-vcpus 1 --max-vcpus 8
 	mkdir -p "$XDG_CONFIG_HOME/upcall"
