@@ -80,3 +80,25 @@ type_line() {
 	type_line "upcallctl --vm unix:$BATS_TEST_TMPDIR/vms/vm"
 	wait_screen --regexp -- "--vm unix:$BATS_TEST_TMPDIR/vms/vm1\\.sock$"
 }
+
+@test "zsh completion: --vm @ offers group names; nothing from a file a command would refuse" {
+	printf 'vms:\n  alpha:\n    target: /nonexistent/a.sock\ngroups:\n  webfarm: [alpha]\n  dbs: [alpha]\n' \
+		>"$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 600 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm @w'
+	wait_screen --regexp '^% upcallctl --vm @webfarm$'
+	type_line 'vcpuctl --vm=@d'
+	wait_screen --regexp '^% vcpuctl --vm=@dbs$'
+	chmod 666 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm al'
+	sleep 1
+	wait_screen --regexp '^% upcallctl --vm al$'
+	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	mkfifo "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm al'
+	sleep 1
+	keys C-u
+	keys -l -- 'echo still here'
+	keys Enter
+	wait_screen --regexp '^still here$'
+}
