@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "fleet.h"
 #include "inventory.h"
+#include "progress.h"
 
 static void print_json(struct cli *cli, int code, const char *error);
 
@@ -900,6 +901,19 @@ static bool same_target(const struct upcall_target *a,
 	return strcmp(a->path, b->path) == 0;
 }
 
+/*
+ * --wait on a terminal: connect now, with a live line saying what is still
+ * awaited; the command's first request then finds the session open.
+ */
+static int wait_connected(struct cli *cli, const char *vm, const struct upcall_target *t)
+{
+	struct progress *p = progress_wait(cli, vm, t);
+	enum upcall_status st = upcall_connect(cli->session);
+
+	progress_end(p);
+	return st == UPCALL_OK ? EXIT_DONE : cli_finish(cli, st);
+}
+
 int cli_session(struct cli *cli, struct upcall_session **out)
 {
 	struct upcall_target t;
@@ -929,6 +943,8 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 				      cli->err);
 	upcall_session_set_cancel_fd(cli->session, cancel_fd());
 	*out = cli->session;
+	if (cli->wait_ms && progress_wanted(cli) && !upcall_is_connected(cli->session))
+		return wait_connected(cli, vm, &t);
 	return EXIT_DONE;
 }
 

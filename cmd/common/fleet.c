@@ -17,6 +17,7 @@
 #include "cancel.h"
 #include "fleet.h"
 #include "inventory.h"
+#include "progress.h"
 
 struct fleet {
 	struct cli *cli;		/* the parsed command line */
@@ -29,6 +30,7 @@ struct fleet {
 	int code;			/* exit code of the failures so far */
 	bool mixed;			/* failures had different exit codes */
 	json_t *failed;			/* VMs that failed, for JSON */
+	struct progress *progress;	/* the live count on a terminal, or NULL */
 };
 
 int fleet_add_vm(struct cli *cli, const char *vm)
@@ -191,6 +193,8 @@ static void report(struct fleet *f, const char *vm, int code, const char *out,
 	const struct cli *cli = f->cli;
 
 	pthread_mutex_lock(&f->lock);
+	progress_pause(f->progress);
+	progress_vm_end(f->progress, vm, code == EXIT_DONE);
 	tally(f, vm, code);
 	print_prefixed(cli, cli->err, vm, err);
 	if (cli->output == OUTPUT_JSON)
@@ -203,6 +207,7 @@ static void report(struct fleet *f, const char *vm, int code, const char *out,
 		fprintf(cli->out, "%s: done\n", vm);
 	fflush(cli->err);
 	fflush(cli->out);
+	progress_resume(f->progress);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -251,6 +256,7 @@ static void *worker(void *data)
 		pthread_mutex_unlock(&f->lock);
 		if (i == f->n)
 			return NULL;
+		progress_vm_start(f->progress, f->targets[i]);
 		run_one(f, f->targets[i]);
 	}
 	return NULL;
@@ -334,7 +340,9 @@ int fleet_run(struct cli *cli, const struct cli_cmd *cmd, const void *args)
 		rc = expand(&f);
 	if (rc == EXIT_DONE) {
 		pthread_mutex_init(&f.lock, NULL);
+		f.progress = progress_fleet(cli, f.n);
 		run_pool(&f);
+		progress_end(f.progress);
 		pthread_mutex_destroy(&f.lock);
 		rc = summary(&f);
 	}
