@@ -1059,7 +1059,7 @@ static void print_json(struct cli *cli, int code, const char *error)
 	json_object_set_new(o, "exit_code", json_integer(code));
 	if (error)
 		json_object_set_new(o, "error", json_text(error));
-	json_dumpf(o, cli->out, CLI_JSON_FLAGS);
+	json_dumpf_u64(o, cli->out, CLI_JSON_FLAGS);
 	fputc('\n', cli->out);
 	fflush(cli->out);
 	json_decref(cli->result);

@@ -158,11 +158,11 @@ static void print_objects(const struct cli *cli, const char *vm, const char *tex
 {
 	while (text && *text) {
 		size_t len = strcspn(text, "\n");
-		json_t *o = json_loadb(text, len, 0, NULL), *v = json_object();
+		json_t *o = json_loadb_u64(text, len, 0), *v = json_object();
 
 		if (json_is_object(o) && v && !json_object_set_new(v, "vm", json_text(vm)) &&
 		    !json_object_update(v, o) && !json_object_set_new(v, "vm", json_text(vm))) {
-			json_dumpf(v, cli->out, CLI_JSON_FLAGS);
+			json_dumpf_u64(v, cli->out, CLI_JSON_FLAGS);
 			fputc('\n', cli->out);
 		} else {
 			fprintf(cli->out, "%.*s\n", (int)len, text);

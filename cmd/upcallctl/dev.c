@@ -68,8 +68,8 @@ static int run_mmio(struct cli *cli, struct mmio_args *a, bool add)
 		return rc;
 	st = add ? upcall_add_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL) :
 		   upcall_del_mmio(s, a->base, a->size, (uint32_t)a->irq, NULL);
-	cli_set(cli, "base", json_integer((json_int_t)a->base));
-	cli_set(cli, "size", json_integer((json_int_t)a->size));
+	cli_set(cli, "base", json_u64(a->base));
+	cli_set(cli, "size", json_u64(a->size));
 	cli_set(cli, "irq", json_integer((json_int_t)a->irq));
 	if (st == UPCALL_OK)
 		cli_say(cli, "%s virtio-mmio device at 0x%" PRIx64 "-0x%" PRIx64 ", IRQ %lu",
