@@ -267,3 +267,24 @@ start_shell() {
 	keys C-u 'status' Enter
 	wait_screen "state: disconnected"	# the shell still answers
 }
+
+@test "shell tty: ~user expands through NSS, not from /etc/passwd alone" {
+	# A user known only to an NSS module: "nobody", taken out of
+	# /etc/passwd in a mount namespace, is still given by nss-systemd.
+	[ "$(id -u)" = 0 ] && command -v unshare >/dev/null ||
+		skip "needs root and unshare for a private /etc/passwd"
+	grep -v '^nobody:' /etc/passwd >"$BATS_TEST_TMPDIR/passwd"
+	local ns="unshare -m sh -c 'mount --bind $BATS_TEST_TMPDIR/passwd /etc/passwd && exec \"\$0\" \"\$@\"'"
+	run sh -c "$ns getent passwd nobody"
+	[ "$status" = 0 ] || skip "no NSS module but files gives the user nobody here"
+	assert_output --regexp '^nobody:[^:]*:[0-9]+:[0-9]+:[^:]*:/:'
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	local cmd
+	printf -v cmd '%q ' env HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK"
+	new_terminal "$ns $cmd"
+	wait_screen "upcall $SOCK [disconnected]>"
+	keys "ping --config ~nobody" M-~
+	wait_screen --regexp "> ping --config /$"
+	keys C-u
+}
