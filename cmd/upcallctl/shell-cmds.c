@@ -199,6 +199,7 @@ static int run_status(struct cli *cli, void *args)
 	cli_say(cli, "state: %s", up ? "connected" : "disconnected");
 	cli_say(cli, "requests sent: %" PRIu64, requests);
 	if (!shell.last.set) {
+		cli_set(cli, "last_rtt_ms", json_real(0));
 		cli_set(cli, "last", json_null());
 		cli_say(cli, "last round trip: none yet");
 		return cli_finish(cli, UPCALL_OK);

@@ -181,17 +181,18 @@ static bool same_vm(const char *a, const char *b)
 }
 
 /* A line that reached a guest: what status calls the last round trip. */
-static void note_round_trip(const struct cli *cli, const char *line, int rc,
+static void note_round_trip(const struct cli *cli, int argc, char **argv, int rc,
 			    uint64_t requests, uint64_t connects)
 {
 	bool req = session_stat(cli, UPCALL_STAT_REQUESTS) != requests;
+	size_t n = 0, len = sizeof(shell.last.line);
 
 	if (!req && session_stat(cli, UPCALL_STAT_CONNECTS) == connects)
 		return;
-	while (is_blank(*line))
-		line++;
-	snprintf(shell.last.line, sizeof(shell.last.line), "%.*s",
-		 (int)strcspn(line, "\r\n"), line);
+	shell.last.line[0] = '\0';
+	for (int i = 1; i < argc && n < len; i++)	/* its words, without a comment */
+		n += (size_t)snprintf(shell.last.line + n, len - n, "%s%s", i > 1 ? " " : "",
+				      argv[i]);
 	upcall_target_format(upcall_session_target(cli->session), shell.last.target,
 			     sizeof(shell.last.target));
 	shell.last.rtt_ns = session_stat(cli, req ? UPCALL_STAT_LAST_RTT_NS :
@@ -245,7 +246,7 @@ static int run_line(struct cli *cli, const char *line)
 	if (cli->session != before)	/* a new session counts from zero */
 		requests = connects = 0;
 	if (cli->session && strcmp(argv[1], "status"))
-		note_round_trip(cli, line, rc, requests, connects);
+		note_round_trip(cli, argc, argv, rc, requests, connects);
 	drop_line_session(cli);
 	restore_globals(cli);
 	free_words(argv);
