@@ -140,16 +140,20 @@ static void say_target(struct cli *cli, const char *what, uint64_t ns)
 static int run_connect(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
+	const struct upcall_session *old = cli->session;
+	uint64_t connects = old ? upcall_session_stat(cli->session, UPCALL_STAT_CONNECTS) : 0;
 	struct upcall_session *s;
 	enum upcall_status st;
-	uint64_t connects;
 	int rc;
 
 	if (a->n)
 		cli->vm = a->w[0];
+	/* with --wait on a terminal, cli_session() has connected already */
 	rc = cli_session(cli, &s);
 	if (rc)
 		return rc;
+	if (s != old)
+		connects = 0;
 	if (a->n) {
 		char *vm = strdup(a->w[0]);
 
@@ -159,7 +163,6 @@ static int run_connect(struct cli *cli, void *args)
 		shell.vm = vm;
 		shell.globals.vm = vm;
 	}
-	connects = upcall_session_stat(s, UPCALL_STAT_CONNECTS);
 	st = upcall_connect(s);
 	if (st == UPCALL_OK && upcall_session_stat(s, UPCALL_STAT_CONNECTS) == connects)
 		say_target(cli, "already connected to", 0);

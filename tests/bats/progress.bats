@@ -91,3 +91,18 @@ on_terminal() {
 	refute_output --partial "waiting for"
 	assert_output --partial "(still, after waiting 2s)"
 }
+
+@test "progress: in the shell with --wait, connect waits under the line and says it connected" {
+	local sock=$BATS_TEST_TMPDIR/late.sock
+	on_terminal "HOME='$BATS_TEST_TMPDIR' XDG_STATE_HOME='$BATS_TEST_TMPDIR/xdg' TERM=xterm INPUTRC=/dev/null '$UPCALLCTL' --vm '$sock' --wait=60 shell"
+	wait_screen "upcall $sock [disconnected]>"
+	keys 'connect' Enter
+	wait_screen --regexp "^waiting for $sock: no socket at $sock yet \([0-9]+ s of 60 s\)$"
+	"$STUB" --socket "$sock" --pid-file "$BATS_TEST_TMPDIR/late.pid" 3>&- 2>/dev/null &
+	PIDS+=($!)
+	wait_screen --regexp "^connected to unix:$sock \(handshake [0-9.]+ ms\)$"
+	wait_screen "upcall $sock [connected]>"
+	run screen
+	refute_output --partial "waiting for"
+	refute_output --partial "already connected"
+}
