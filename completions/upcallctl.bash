@@ -59,7 +59,7 @@ _upcall_trusted()
 {
 	local owner mode
 	[[ -f $1 && -r $1 ]] || return 1
-	read -r owner mode < <(stat -L -c '%u %a' -- "$1" 2>/dev/null) || return 1
+	read -r owner mode < <(command stat -L -c '%u %a' -- "$1" 2>/dev/null) || return 1
 	[[ $owner == 0 || $owner == "$EUID" ]] && ((!(8#$mode & 8#022)))
 }
 
