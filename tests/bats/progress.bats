@@ -60,7 +60,7 @@ on_terminal() {
 
 @test "progress: none when stderr is not a terminal, none with -o json" {
 	slow_stubs 3 1500
-	on_terminal "'$UPCALLCTL' --vm 'vm*.sock' -j 1 ping 2>err.txt"
+	on_terminal "'$UPCALLCTL' --vm 'vm*.sock' -j 1 cpu add 1 2>err.txt"
 	wait_screen "[exit 0]"
 	run cat "$BATS_TEST_TMPDIR/err.txt"
 	assert_output ""
