@@ -69,14 +69,13 @@ static const struct {
 	const char *payload;
 } raw_payloads[] = {
 	{ UPCALL_MSG_CONNECT, "none: the handshake (the session sends it itself)" },
-	{ UPCALL_MSG_ADD_CPU, "x86_64: count (1 byte), APIC version (1), APIC IDs (1 each); "
-			      "aarch64: count (1)" },
+	{ UPCALL_MSG_ADD_CPU, "count (1), APIC version (1), APIC IDs (256, unused 0)" },
 	{ UPCALL_MSG_DEL_CPU, "as ADD_CPU" },
-	{ UPCALL_MSG_ADD_MEM, "base (8 bytes), size (8)" },
-	{ UPCALL_MSG_DEL_MEM, "base (8 bytes), size (8)" },
-	{ UPCALL_MSG_ADD_MMIO, "base (8 bytes), size (8), IRQ (4), padding (4, zero)" },
+	{ UPCALL_MSG_ADD_MEM, "base (8), size (8)" },
+	{ UPCALL_MSG_DEL_MEM, "base (8), size (8)" },
+	{ UPCALL_MSG_ADD_MMIO, "base (8), size (8), IRQ (4), padding (4, zero)" },
 	{ UPCALL_MSG_DEL_MMIO, "as ADD_MMIO" },
-	{ UPCALL_MSG_ADD_PCI, "bus (1 byte), devfn (1): device << 3 | function" },
+	{ UPCALL_MSG_ADD_PCI, "bus (1), devfn (1): device << 3 | function" },
 	{ UPCALL_MSG_DEL_PCI, "as ADD_PCI" },
 	{ UPCALL_MSG_QUERY_CPUS, "none; the reply lists the online CPUs" },
 	{ UPCALL_MSG_QUERY_MEM, "none; the reply lists the hot-added ranges" },
@@ -86,18 +85,24 @@ static void raw_help(void)
 {
 	char name[32];
 
-	printf("\nTYPE is a name or a number (decimal or 0x...):\n");
+	printf("\nTYPE is a name or a number (decimal or 0x...); the payload size a guest\n"
+	       "accepts (x86_64) and its fields, little-endian:\n");
 	for (size_t i = 0; i < sizeof(raw_payloads) / sizeof(raw_payloads[0]); i++)
-		printf("  %-11s %#6" PRIx32 "  %s\n",
+		printf("  %-11s %#6" PRIx32 " %4d bytes  %s\n",
 		       upcall_msg_type_name(raw_payloads[i].type, name, sizeof(name)),
-		       raw_payloads[i].type, raw_payloads[i].payload);
+		       raw_payloads[i].type,
+		       upcall_req_payload_size(raw_payloads[i].type, 0) > 0 ?
+		       upcall_req_payload_size(raw_payloads[i].type, 0) : 0,
+		       raw_payloads[i].payload);
+	printf("On aarch64, ADD_CPU and DEL_CPU carry the count alone (1 byte).\n");
 	printf("\nHEX words are the payload, appended in order, each as written: \"01\" is\n"
-	       "one byte, \"0102ff\" three (even length, an optional 0x); write a\n"
-	       "little-endian number byte by byte (base 0x100000000 as \"0000000001000000\").\n"
-	       "The header's msg_size is the payload's length; nothing is checked or padded,\n"
-	       "so short and long payloads reach the guest as typed.  The reply is decoded:\n"
-	       "type, msg_size, ret (0 or a negative errno) and its payload in hex.\n"
-	       "Example: raw ADD_CPU 01 14 02   (one vCPU, APIC version 0x14, APIC ID 2)\n");
+	       "one byte, \"0102ff\" three (even length, an optional 0x); a number goes\n"
+	       "byte by byte, lowest first (0x100000000 in 8 bytes is \"0000000001000000\").\n"
+	       "The header's msg_size is the payload's length: nothing is checked or\n"
+	       "padded, so a payload of another size reaches the guest as typed (and a\n"
+	       "guest refuses it, -22).  The reply is decoded: type, msg_size, ret (0 or\n"
+	       "a negative errno) and its payload in hex.\n"
+	       "Example: raw ADD_MEM 0000000001000000 0000000800000000   (128MiB at 4GiB)\n");
 }
 
 static int run_help(struct cli *cli, void *args)

@@ -224,14 +224,17 @@ start_shell() {
 	keys 'status' Enter
 	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'cpu add 1' to unix:$SOCK, exit 0 \(done\)$"
 	keys 'help raw' Enter
-	wait_screen "TYPE is a name or a number (decimal or 0x...):"
-	wait_screen --regexp "^  ADD_MEM +0x3  base \(8 bytes\), size \(8\)$"
-	wait_screen --regexp "^  QUERY_CPUS +0x100  none; the reply lists the online CPUs$"
+	wait_screen "TYPE is a name or a number (decimal or 0x...); the payload size a guest"
+	wait_screen --regexp "^  ADD_MEM +0x3 +16 bytes  base \(8\), size \(8\)$"
+	wait_screen --regexp "^  ADD_CPU +0x1 +258 bytes  count \(1\), APIC version \(1\), APIC IDs \(256, unused 0\)$"
+	wait_screen --regexp "^  QUERY_CPUS +0x100 +0 bytes  none; the reply lists the online CPUs$"
 	wait_screen "HEX words are the payload, appended in order"
-	keys 'raw QUERY_CPUS' Enter
-	wait_screen "reply QUERY_CPUS (0x100)"
+	# the example, verbatim
+	keys 'raw ADD_MEM 0000000001000000 0000000800000000' Enter
+	wait_screen "reply ADD_MEM (0x3), msg_size 0, ret 0 (ok)"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
 	keys 'status' Enter
-	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'raw QUERY_CPUS' to unix:$SOCK, exit 0 \(done\)$"
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'raw ADD_MEM 0000000001000000 0000000800000000' to unix:$SOCK, exit 0 \(done\)$"
 }
 
 @test "shell tty: --vm @ completes group names; a name a command would refuse is not offered" {
