@@ -243,7 +243,9 @@ static int run_line(struct cli *cli, const char *line)
 		      argc, argv);
 	if (shell.timing)
 		print_timing(cli, start, requests);
-	if (cli->session != before)	/* a new session counts from zero */
+	/* a new session counts from zero (and may sit where the old one was) */
+	if (cli->session != before || session_stat(cli, UPCALL_STAT_CONNECTS) < connects ||
+	    session_stat(cli, UPCALL_STAT_REQUESTS) < requests)
 		requests = connects = 0;
 	if (cli->session && strcmp(argv[1], "status"))
 		note_round_trip(cli, argc, argv, rc, requests, connects);
