@@ -6,6 +6,7 @@ load man_helpers
 load terminal_helpers
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	command -v zsh >/dev/null || skip "zsh is not installed (scripts/deps test)"
 	terminal_setup
 	export ZDOTDIR=$BATS_TEST_TMPDIR/zsh XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config

@@ -7,6 +7,7 @@ load man_helpers
 COMPLETION=$BATS_TEST_DIRNAME/../../completions/upcallctl.bash
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	[ -r /usr/share/bash-completion/bash_completion ] ||
 		skip "bash-completion is not installed (scripts/deps test)"
 	# bash_completion reads unset variables and returns non-zero here and there

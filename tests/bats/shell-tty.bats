@@ -5,6 +5,7 @@ load helpers
 load terminal_helpers
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	terminal_setup
 	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state \
 		XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
