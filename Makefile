@@ -45,9 +45,9 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_PIC := $(LIB_SRC:%.c=$(B)/%.pic.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/common/*.c))
-# Every cmd/<tool>/ but common/, static/ and upcall-stub/ is a tool built from its
+# Every cmd/<tool>/ but common/ and upcall-stub/ is a tool built from its
 # own sources plus cmd/common/.
-TOOLS := $(filter-out common static upcall-stub,$(notdir $(wildcard cmd/*)))
+TOOLS := $(filter-out common upcall-stub,$(notdir $(wildcard cmd/*)))
 STUB_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/upcall-stub/*.c))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -67,7 +67,16 @@ TOOL_LIBS := $(DEP_LIBS)
 ifeq ($(STATIC),1)
 TOOL_LDFLAGS := -static
 TOOL_LIBS += -ltinfo
-STATIC_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/static/*.c))
+# readline's ~user expansion and user-name completion (the shell) use
+# glibc's own getpwnam() and friends, NSS included: glibc reads the local
+# files itself and loads other NSS modules (LDAP, sssd, systemd) from the
+# host's glibc when they are asked for, which is why ld says that a static
+# program needs "the shared libraries from the glibc version used for
+# linking" at run time.  That notice, and only it, is dropped.
+LD_FILTER := 2>$$@.ld; rc=$$$$?; awk '/: in function `/ { held = $$$$0; next } \
+	/in statically linked applications requires at runtime/ { held = ""; next } \
+	{ if (held != "") print held; held = ""; print } END { if (held != "") print held }' \
+	$$@.ld >&2; rm -f $$@.ld; exit $$$$rc
 endif
 PROGS := $(TOOLS:%=$(B)/%) $(B)/upcall-stub
 
@@ -113,8 +122,8 @@ $(B)/libupcall.pc: lib/libupcall.pc.in Makefile
 
 # The tools link libupcall statically: one file to copy into a VM host image.
 define tool_rule
-$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STATIC_OBJ) $(STLIB)
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$(TOOL_LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS)
+$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STLIB)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$(TOOL_LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS) $(LD_FILTER)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 

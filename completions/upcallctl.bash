@@ -6,7 +6,8 @@
 # options), once per binary and command per shell, so completion always
 # matches the binary being completed, whichever version is installed.  What
 # --help cannot say is kept here, keyed by the option's metavariable:
-#   TARGET       VM names from the inventory, socket paths, unix:, vsock:
+#   TARGET       VM names from the inventory (@GROUP names after @), socket
+#                paths, unix:, vsock:
 #   FILE, PATH   file names
 #   ARCH         x86_64 aarch64
 #   FORMAT       text json
@@ -51,19 +52,31 @@ _upcall_cmds()
 		print out }'
 }
 
-# VM names of the inventory files: --config's, or the system's and the
-# user's.  Names are the keys one level under "vms:".
+# A file the tools would read as an inventory: a regular file (never a
+# FIFO, which would block), owned by root or the user, not writable by group
+# or others.  Completion offers nothing from a file a command would refuse.
+_upcall_trusted()
+{
+	local owner mode
+	[[ -f $1 && -r $1 ]] || return 1
+	read -r owner mode < <(command stat -L -c '%u %a' -- "$1" 2>/dev/null) || return 1
+	[[ $owner == 0 || $owner == "$EUID" ]] && ((!(8#$mode & 8#022)))
+}
+
+# _upcall_vm_names CONFIG [vms|groups]: the names of the inventory files
+# (--config's, or the system's and the user's): the keys one level under
+# "vms:", or under "groups:".
 _upcall_vm_names()
 {
-	local config=$1 f files=()
+	local config=$1 section=${2:-vms} f files=()
 	if [[ -n $config ]]; then
 		files=("$config")
 	else
 		files=(/etc/upcall/vms.yaml "${XDG_CONFIG_HOME:-$HOME/.config}/upcall/vms.yaml")
 	fi
 	for f in "${files[@]}"; do
-		[[ -r $f ]] || continue
-		awk '/^vms:[ \t]*$/ { on = 1; ind = ""; next }
+		_upcall_trusted "$f" || continue
+		awk -v s="$section" '$0 ~ "^" s ":[ \t]*$" { on = 1; ind = ""; next }
 		     on && /^[^ \t#]/ { on = 0 }
 		     on && /^[ \t]+[A-Za-z0-9._-]+:([ \t]|$)/ {
 			lead = $0; sub(/[^ \t].*/, "", lead)
@@ -101,6 +114,9 @@ _upcall_values()
 		/* | .* | "~"*)
 			cur=${cur/#\~/$HOME}
 			_upcall_sockets "$cur" | sed "s|^|$prefix|"
+			;;
+		@*)
+			compgen -P @ -W "$(_upcall_vm_names "$config" groups)" -- "${cur#@}"
 			;;
 		*)
 			compgen -W "$(_upcall_vm_names "$config") unix: vsock:" -- "$cur"

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "fleet.h"
 #include "inventory.h"
+#include "progress.h"
 
 static void print_json(struct cli *cli, int code, const char *error);
 
@@ -366,15 +368,58 @@ static error_t dispatch_parse(int key, char *arg, struct argp_state *state)
 }
 
 /*
+ * In the shell, "(see 'upcallctl cpu add --help')" is "(see 'help cpu
+ * add')" and "upcallctl cpu add: ..." is "cpu add: ...": the operator
+ * types shell lines there, not command lines.
+ */
+static void shell_words(const struct cli *cli, const char **prog, const char *msg,
+			char *buf, size_t len)
+{
+	size_t pl = strlen(cli->prog), n = 0;
+	const char *p = msg, *q, *e;
+
+	if (strncmp(*prog, cli->prog, pl) == 0 && (*prog)[pl] == ' ')
+		*prog += pl + 1;
+	while (n + 1 < len && *p) {
+		const char *end;
+
+		if (*p != '\'' || strncmp(p + 1, cli->prog, pl) ||
+		    (p[pl + 1] != ' ' && p[pl + 1] != '\'') ||
+		    !(end = strchr(p + pl + 1, '\'')) ||
+		    end - p < (ptrdiff_t)(pl + 7) || strncmp(end - 6, "--help", 6)) {
+			buf[n++] = *p++;
+			continue;
+		}
+		q = p + pl + 1;
+		while (*q == ' ')
+			q++;
+		e = end - 6;	/* the words between the program and --help */
+		while (e > q && e[-1] == ' ')
+			e--;
+		n += (size_t)snprintf(buf + n, len - n, "'help%s%.*s'", e > q ? " " : "",
+				      (int)(e - q), q);
+		if (n >= len)
+			n = len - 1;
+		p = end + 1;
+	}
+	buf[n < len ? n : len - 1] = '\0';
+}
+
+/*
  * A diagnosis stays on one line whatever input it quotes, and goes out in
  * one write: stderr is unbuffered, and lines from parallel runs sharing it
  * must not interleave.
  */
-static void print_one_line(FILE *f, const char *prog, const char *msg)
+static void print_one_line(const struct cli *cli, const char *prog, const char *msg)
 {
-	char line[700];
-	int n = snprintf(line, sizeof(line) - 1, "%s: %s", prog, msg);
+	char line[700], words[600];
+	int n;
 
+	if (cli->shell_syntax) {
+		shell_words(cli, &prog, msg, words, sizeof(words));
+		msg = words;
+	}
+	n = snprintf(line, sizeof(line) - 1, "%s: %s", prog, msg);
 	if (n < 0)
 		return;
 	if ((size_t)n > sizeof(line) - 2)
@@ -383,7 +428,7 @@ static void print_one_line(FILE *f, const char *prog, const char *msg)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = '?';
 	line[n++] = '\n';
-	fwrite(line, 1, (size_t)n, f);
+	fwrite(line, 1, (size_t)n, cli->err);
 }
 
 /* The NAME of "@headNAME@tail", the whole of @err; NULL if it is not so. */
@@ -428,7 +473,7 @@ static void usage_error(struct cli *cli, const char *name, char *err)
 		snprintf(msg, sizeof(msg), "%s", err);
 	else
 		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
-	print_one_line(cli->err, name, msg);
+	print_one_line(cli, name, msg);
 	if (cli->output == OUTPUT_JSON)
 		print_json(cli, EXIT_USAGE, msg);
 }
@@ -869,6 +914,19 @@ static bool same_target(const struct upcall_target *a,
 	return strcmp(a->path, b->path) == 0;
 }
 
+/*
+ * --wait on a terminal: connect now, with a live line saying what is still
+ * awaited; the command's first request then finds the session open.
+ */
+static int wait_connected(struct cli *cli, const char *vm, const struct upcall_target *t)
+{
+	struct progress *p = progress_wait(cli, vm, t);
+	enum upcall_status st = upcall_connect(cli->session);
+
+	progress_end(p);
+	return st == UPCALL_OK ? EXIT_DONE : cli_finish(cli, st);
+}
+
 int cli_session(struct cli *cli, struct upcall_session **out)
 {
 	struct upcall_target t;
@@ -876,7 +934,8 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	int rc;
 
 	if (!vm || !*vm)
-		return cli_fail(cli, EXIT_USAGE,
+		return cli_fail(cli, EXIT_USAGE, cli->shell_syntax ?
+				"no VM given: use 'connect TARGET' or --vm TARGET on the line" :
 				"no VM given: use --vm TARGET or set UPCALL_VM");
 	rc = inventory_resolve(cli, vm, &t);
 	if (rc)
@@ -897,6 +956,8 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 				      cli->err);
 	upcall_session_set_cancel_fd(cli->session, cancel_fd());
 	*out = cli->session;
+	if (cli->wait_ms && progress_wanted(cli) && !upcall_is_connected(cli->session))
+		return wait_connected(cli, vm, &t);
 	return EXIT_DONE;
 }
 
@@ -996,16 +1057,22 @@ void cli_say(struct cli *cli, const char *fmt, ...)
 static void print_json(struct cli *cli, int code, const char *error)
 {
 	json_t *o = result(cli);
+	const char *prog = cli->prog;
+	char words[600];
 
 	if (!o)
 		return;
+	if (error && cli->shell_syntax) {
+		shell_words(cli, &prog, error, words, sizeof(words));
+		error = words;
+	}
 	if (cli->command)
 		json_object_set_new(o, "command", json_text(cli->command));
 	json_object_set_new(o, "ok", json_boolean(code == EXIT_DONE));
 	json_object_set_new(o, "exit_code", json_integer(code));
 	if (error)
 		json_object_set_new(o, "error", json_text(error));
-	json_dumpf(o, cli->out, CLI_JSON_FLAGS);
+	json_dumpf_u64(o, cli->out, CLI_JSON_FLAGS);
 	fputc('\n', cli->out);
 	fflush(cli->out);
 	json_decref(cli->result);
@@ -1015,7 +1082,7 @@ static void print_json(struct cli *cli, int code, const char *error)
 static int finish(struct cli *cli, int code, const char *error)
 {
 	if (error)
-		print_one_line(cli->err, cli->prog, error);
+		print_one_line(cli, cli->prog, error);
 	if (cli->output == OUTPUT_JSON)
 		print_json(cli, code, error);
 	json_decref(cli->result);

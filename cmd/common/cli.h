@@ -60,6 +60,7 @@ struct cli {
 	int verbose;
 	bool dry_run;			/* -n: say what a change would send, send no change */
 	FILE *out, *err;		/* stdout and stderr, or a VM's captured output */
+	bool shell_syntax;		/* in the shell: hints say 'help cpu add', not argv */
 	/* state of the command being run */
 	const char *command;		/* "cpu add" */
 	json_t *result;
@@ -146,6 +147,18 @@ void format_size(uint64_t v, char *buf, size_t len);
 #define ID_LIST_MAX (UPCALL_MAX_APIC_IDS * 5)
 void format_id_list(const uint8_t *ids, unsigned int n, char *buf, size_t len);
 json_t *json_id_array(const uint8_t *ids, unsigned int n);
+/*
+ * An unsigned 64-bit value (an address) as a JSON number, also above
+ * INT64_MAX, where jansson's integers end: write such values with
+ * json_dumps_u64() or json_dumpf_u64(), and read them back with
+ * json_loadb_u64() and json_u64_value().
+ */
+json_t *json_u64(uint64_t v);
+char *json_dumps_u64(const json_t *j, size_t flags);
+int json_dumpf_u64(const json_t *j, FILE *f, size_t flags);
+json_t *json_loadb_u64(const char *buf, size_t len, size_t flags);
+/* A value of json_u64() or a non-negative integer; 0, or -1 for anything else. */
+int json_u64_value(const json_t *j, uint64_t *v);
 /* @s as a JSON string; bytes that are not UTF-8 become U+FFFD, so no key is lost. */
 json_t *json_text(const char *s);
 

@@ -17,6 +17,7 @@
 #include "cancel.h"
 #include "fleet.h"
 #include "inventory.h"
+#include "progress.h"
 
 struct fleet {
 	struct cli *cli;		/* the parsed command line */
@@ -29,6 +30,7 @@ struct fleet {
 	int code;			/* exit code of the failures so far */
 	bool mixed;			/* failures had different exit codes */
 	json_t *failed;			/* VMs that failed, for JSON */
+	struct progress *progress;	/* the live count on a terminal, or NULL */
 };
 
 int fleet_add_vm(struct cli *cli, const char *vm)
@@ -213,11 +215,11 @@ static void print_objects(const struct cli *cli, const char *vm, const char *tex
 {
 	while (text && *text) {
 		size_t len = strcspn(text, "\n");
-		json_t *o = json_loadb(text, len, 0, NULL), *v = json_object();
+		json_t *o = json_loadb_u64(text, len, 0), *v = json_object();
 
 		if (json_is_object(o) && v && !json_object_set_new(v, "vm", json_text(vm)) &&
 		    !json_object_update(v, o) && !json_object_set_new(v, "vm", json_text(vm))) {
-			json_dumpf(v, cli->out, CLI_JSON_FLAGS);
+			json_dumpf_u64(v, cli->out, CLI_JSON_FLAGS);
 			fputc('\n', cli->out);
 		} else {
 			fprintf(cli->out, "%.*s\n", (int)len, text);
@@ -248,6 +250,8 @@ static void report(struct fleet *f, const char *vm, int code, const char *out,
 	const struct cli *cli = f->cli;
 
 	pthread_mutex_lock(&f->lock);
+	progress_pause(f->progress);
+	progress_vm_end(f->progress, vm, code == EXIT_DONE);
 	tally(f, vm, code);
 	print_prefixed(cli, cli->err, vm, err);
 	if (cli->output == OUTPUT_JSON)
@@ -260,6 +264,7 @@ static void report(struct fleet *f, const char *vm, int code, const char *out,
 		fprintf(cli->out, "%s: done\n", vm);
 	fflush(cli->err);
 	fflush(cli->out);
+	progress_resume(f->progress);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -308,6 +313,7 @@ static void *worker(void *data)
 		pthread_mutex_unlock(&f->lock);
 		if (i == f->n)
 			return NULL;
+		progress_vm_start(f->progress, f->targets[i]);
 		run_one(f, f->targets[i]);
 	}
 	return NULL;
@@ -391,7 +397,9 @@ int fleet_run(struct cli *cli, const struct cli_cmd *cmd, const void *args)
 		rc = expand(&f);
 	if (rc == EXIT_DONE) {
 		pthread_mutex_init(&f.lock, NULL);
+		f.progress = progress_fleet(cli, f.n);
 		run_pool(&f);
+		progress_end(f.progress);
 		pthread_mutex_destroy(&f.lock);
 		rc = summary(&f);
 	}

@@ -581,8 +581,8 @@ static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
 {
 	char sz[32];
 
-	cli_set(cli, "vmm", json_pack("{s:s, s:I, s:I, s:b}", "dimm", d->id, "base",
-				      (json_int_t)d->base, "size", (json_int_t)d->size,
+	cli_set(cli, "vmm", json_pack("{s:s, s:o, s:o, s:b}", "dimm", d->id, "base",
+				      json_u64(d->base), "size", json_u64(d->size),
 				      cli->dry_run ? "create" : "created", is_new));
 	format_size(d->size, sz, sizeof(sz));
 	if (cli->dry_run && is_new && !d->base)

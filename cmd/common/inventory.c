@@ -492,7 +492,8 @@ static int open_doc(const char *file, yaml_document_t *doc, char *err, size_t er
 	int fd, rc;
 	FILE *f;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not block the open; check_owner refuses it */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0) {
@@ -500,6 +501,11 @@ static int open_doc(const char *file, yaml_document_t *doc, char *err, size_t er
 		return -1;
 	}
 	if (check_owner(file, fd, err, errlen)) {
+		close(fd);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -605,6 +611,47 @@ int inventory_find_group(const char *file, const char *group,
 		}
 	yaml_document_delete(&doc);
 	return rc;
+}
+
+/* Valid names of one mapping ("vms:" or "groups:") of the root. */
+static void each_name(yaml_document_t *doc, const char *key, bool group,
+		      void (*add)(void *data, const char *name, bool group), void *data)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc), *m = NULL;
+
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		const char *k = scalar(yaml_document_get_node(doc, p->key));
+
+		if (k && !strcmp(k, key))
+			m = yaml_document_get_node(doc, p->value);
+	}
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		const char *k = scalar(yaml_document_get_node(doc, p->key));
+
+		if (k && valid_name(k))
+			add(data, k, group);
+	}
+}
+
+int inventory_names(const char *file,
+		    void (*add)(void *data, const char *name, bool group), void *data)
+{
+	char err[PATH_MAX + 200];
+	yaml_document_t doc;
+	int rc = open_doc(file, &doc, err, sizeof(err));
+
+	if (rc <= 0)
+		return rc;
+	each_name(&doc, "vms", false, add, data);
+	each_name(&doc, "groups", true, add, data);
+	yaml_document_delete(&doc);
+	return 1;
 }
 
 void inventory_default(const struct upcall_target *t, struct vm_entry *out)

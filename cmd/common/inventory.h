@@ -69,6 +69,15 @@ int inventory_find_group(const char *file, const char *group,
 			 int (*add)(void *data, const char *vm), void *data,
 			 char *err, size_t errlen);
 
+/*
+ * Call @add with each VM name and group name of @file that a command would
+ * accept, for completion.  The file is read under the same rules as for a
+ * command (no FIFO, owner and mode checked); a file refused or malformed
+ * gives no names.  Returns 1 read, 0 no such file, -1 refused.
+ */
+int inventory_names(const char *file,
+		    void (*add)(void *data, const char *name, bool group), void *data);
+
 /* Defaults for a VM known only by its target. */
 void inventory_default(const struct upcall_target *t, struct vm_entry *out);
 

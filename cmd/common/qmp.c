@@ -107,7 +107,7 @@ static void quote(const char *p, size_t len, char *out, size_t outlen)
 static enum upcall_status take_line(struct vmm *v, size_t end, const char *what,
 				    json_t **msg)
 {
-	json_t *j = json_loadb(v->buf, end, JSON_REJECT_DUPLICATES, NULL);
+	json_t *j = json_loadb_u64(v->buf, end, JSON_REJECT_DUPLICATES);
 	char shown[72];
 
 	quote(v->buf, end && v->buf[end - 1] == '\r' ? end - 1 : end, shown, sizeof(shown));
@@ -209,7 +209,7 @@ static enum upcall_status command(struct vmm *v, const char *cmd, json_t *args,
 	if (req && args)
 		json_object_set(req, "arguments", args);
 	json_decref(args);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	text = req ? json_dumps_u64(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!text)
 		return vmm_fail(v, UPCALL_ERR_SYSTEM, "out of memory");
@@ -511,12 +511,7 @@ static enum upcall_status qmp_add_vcpus(struct vmm *v, const uint8_t *ids, unsig
 
 static bool get_u64(json_t *o, const char *key, uint64_t *v)
 {
-	json_t *j = json_object_get(o, key);
-
-	if (!json_is_integer(j) || json_integer_value(j) < 0)
-		return false;
-	*v = (uint64_t)json_integer_value(j);
-	return true;
+	return json_u64_value(json_object_get(o, key), v) == 0;
 }
 
 static void dimm_id(const char *id, struct vmm_dimm *d)
@@ -670,7 +665,7 @@ static enum upcall_status qmp_add_dimm(struct vmm *v, uint64_t size, bool at, ui
 	if (!st) {
 		args = json_pack("{s:s, s:s, s:s}", "driver", "pc-dimm", "id", dimm, "memdev", mem);
 		if (args && at)
-			json_object_set_new(args, "addr", json_integer((json_int_t)base));
+			json_object_set_new(args, "addr", json_u64(base));
 		st = command(v, "device_add", args, 0, NULL);
 		if (st) {	/* nothing uses the backend: take it away again */
 			char err[sizeof(v->err)];

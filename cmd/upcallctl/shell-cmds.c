@@ -63,12 +63,54 @@ static int list_commands(const char *object)
 	return n;
 }
 
+/* What each type carries, for "help raw"; multi-byte fields are little-endian. */
+static const struct {
+	uint32_t type;
+	const char *payload;
+} raw_payloads[] = {
+	{ UPCALL_MSG_CONNECT, "none: the handshake (the session sends it itself)" },
+	{ UPCALL_MSG_ADD_CPU, "count (1), APIC version (1), APIC IDs (256, unused 0)" },
+	{ UPCALL_MSG_DEL_CPU, "as ADD_CPU" },
+	{ UPCALL_MSG_ADD_MEM, "base (8), size (8)" },
+	{ UPCALL_MSG_DEL_MEM, "base (8), size (8)" },
+	{ UPCALL_MSG_ADD_MMIO, "base (8), size (8), IRQ (4), padding (4, zero)" },
+	{ UPCALL_MSG_DEL_MMIO, "as ADD_MMIO" },
+	{ UPCALL_MSG_ADD_PCI, "bus (1), devfn (1): device << 3 | function" },
+	{ UPCALL_MSG_DEL_PCI, "as ADD_PCI" },
+	{ UPCALL_MSG_QUERY_CPUS, "none; the reply lists the online CPUs" },
+	{ UPCALL_MSG_QUERY_MEM, "none; the reply lists the hot-added ranges" },
+};
+
+static void raw_help(void)
+{
+	char name[32];
+
+	printf("\nTYPE is a name or a number (decimal or 0x...); the payload size a guest\n"
+	       "accepts (x86_64) and its fields, little-endian:\n");
+	for (size_t i = 0; i < sizeof(raw_payloads) / sizeof(raw_payloads[0]); i++)
+		printf("  %-11s %#6" PRIx32 " %4d bytes  %s\n",
+		       upcall_msg_type_name(raw_payloads[i].type, name, sizeof(name)),
+		       raw_payloads[i].type,
+		       upcall_req_payload_size(raw_payloads[i].type, 0) > 0 ?
+		       upcall_req_payload_size(raw_payloads[i].type, 0) : 0,
+		       raw_payloads[i].payload);
+	printf("On aarch64, ADD_CPU and DEL_CPU carry the count alone (1 byte).\n");
+	printf("\nHEX words are the payload, appended in order, each as written: \"01\" is\n"
+	       "one byte, \"0102ff\" three (even length, an optional 0x); a number goes\n"
+	       "byte by byte, lowest first (0x100000000 in 8 bytes is \"0000000001000000\").\n"
+	       "The header's msg_size is the payload's length: nothing is checked or\n"
+	       "padded, so a payload of another size reaches the guest as typed (and a\n"
+	       "guest refuses it, -22).  The reply is decoded: type, msg_size, ret (0 or\n"
+	       "a negative errno) and its payload in hex.\n"
+	       "Example: raw ADD_MEM 0000000001000000 0000000800000000   (128MiB at 4GiB)\n");
+}
+
 static int run_help(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
 	const struct cli_cmd *const *tables = (const struct cli_cmd *const *)shell.tables;
 	char *argv[MAX_WORDS + 2], prog[] = "upcallctl", opt[] = "--help";
-	int argc = 0;
+	int argc = 0, rc;
 	bool two;
 
 	if (!a->n) {
@@ -82,7 +124,10 @@ static int run_help(struct cli *cli, void *args)
 	for (int i = 0; i < a->n; i++)
 		argv[argc++] = a->w[i];
 	argv[argc++] = opt;
-	return cli_main(cli, tables, upcallctl_doc, argc, argv);
+	rc = cli_main(cli, tables, upcallctl_doc, argc, argv);
+	if (rc == EXIT_DONE && a->n == 1 && strcmp(a->w[0], "raw") == 0)
+		raw_help();
+	return rc;
 }
 
 static void say_target(struct cli *cli, const char *what, uint64_t ns)
@@ -100,16 +145,20 @@ static void say_target(struct cli *cli, const char *what, uint64_t ns)
 static int run_connect(struct cli *cli, void *args)
 {
 	struct words_args *a = args;
+	const struct upcall_session *old = cli->session;
+	uint64_t connects = old ? upcall_session_stat(cli->session, UPCALL_STAT_CONNECTS) : 0;
 	struct upcall_session *s;
 	enum upcall_status st;
-	uint64_t connects;
 	int rc;
 
 	if (a->n)
 		cli->vm = a->w[0];
+	/* with --wait on a terminal, cli_session() has connected already */
 	rc = cli_session(cli, &s);
 	if (rc)
 		return rc;
+	if (s != old)
+		connects = 0;
 	if (a->n) {
 		char *vm = strdup(a->w[0]);
 
@@ -119,7 +168,6 @@ static int run_connect(struct cli *cli, void *args)
 		shell.vm = vm;
 		shell.globals.vm = vm;
 	}
-	connects = upcall_session_stat(s, UPCALL_STAT_CONNECTS);
 	st = upcall_connect(s);
 	if (st == UPCALL_OK && upcall_session_stat(s, UPCALL_STAT_CONNECTS) == connects)
 		say_target(cli, "already connected to", 0);
@@ -144,25 +192,35 @@ static int run_disconnect(struct cli *cli, void *args)
 static int run_status(struct cli *cli, void *args)
 {
 	const char *vm = shell_target(cli);
-	uint64_t requests = 0, rtt_ns = 0;
+	uint64_t requests = 0;
 	bool up;
 
 	(void)args;
 	shell_note_drop(cli);
 	up = cli->session && upcall_is_connected(cli->session);
-	if (cli->session) {
+	if (cli->session)
 		requests = upcall_session_stat(cli->session, UPCALL_STAT_REQUESTS);
-		rtt_ns = upcall_session_stat(cli->session, UPCALL_STAT_LAST_RTT_NS);
-	}
 	cli_set(cli, "target", vm ? json_text(vm) : json_null());
 	cli_set(cli, "connected", json_boolean(up));
 	cli_set(cli, "requests", json_integer((json_int_t)requests));
-	cli_set(cli, "last_rtt_ms", json_real((double)rtt_ns / 1e6));
 	cli_say(cli, "target: %s", vm ? vm : "none (use 'connect TARGET')");
 	cli_say(cli, "state: %s", up ? "connected" : "disconnected");
 	cli_say(cli, "requests sent: %" PRIu64, requests);
-	if (requests)
-		cli_say(cli, "last round trip: %.3f ms", (double)rtt_ns / 1e6);
+	if (!shell.last.set) {
+		cli_set(cli, "last_rtt_ms", json_real(0));
+		cli_set(cli, "last", json_null());
+		cli_say(cli, "last round trip: none yet");
+		return cli_finish(cli, UPCALL_OK);
+	}
+	cli_set(cli, "last_rtt_ms", json_real((double)shell.last.rtt_ns / 1e6));
+	cli_set(cli, "last", json_pack("{s:o,s:o,s:f,s:i}",
+				       "command", json_text(shell.last.line),
+				       "target", json_text(shell.last.target),
+				       "rtt_ms", (double)shell.last.rtt_ns / 1e6,
+				       "exit_code", shell.last.rc));
+	cli_say(cli, "last round trip: %.3f ms, '%s' to %s, exit %d%s",
+		(double)shell.last.rtt_ns / 1e6, shell.last.line, shell.last.target,
+		shell.last.rc, shell.last.rc ? "" : " (done)");
 	return cli_finish(cli, UPCALL_OK);
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <readline/readline.h>
-#include <yaml.h>
 
 #include "../common/inventory.h"
 #include "shell.h"
@@ -100,67 +99,41 @@ static bool takes_value(const char *word)
 	       (word[1] == '-' || !word[2]);
 }
 
-static const char *yaml_text(yaml_document_t *d, int id)
+/* Names a command accepts only: no control characters reach the terminal. */
+static void add_name(void *data, const char *name, bool group)
 {
-	yaml_node_t *n = yaml_document_get_node(d, id);
+	char w[VM_NAME_MAX + 1];
+	bool groups = *(const bool *)data;
 
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : "";
+	if (group != groups)
+		return;
+	snprintf(w, sizeof(w), "%s%s", group ? "@" : "", name);
+	add(w);
 }
 
-/* The names under "vms:" in one inventory file. */
-static void add_vms_of(yaml_document_t *d)
+/* VM names, or with @groups "@GROUP" names, as a command would read them. */
+static void add_vms_from(const char *file, bool groups)
 {
-	yaml_node_t *root = yaml_document_get_root_node(d), *vms = NULL;
-
-	if (!root || root->type != YAML_MAPPING_NODE)
-		return;
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-	     p < root->data.mapping.pairs.top; p++)
-		if (strcmp(yaml_text(d, p->key), "vms") == 0)
-			vms = yaml_document_get_node(d, p->value);
-	if (!vms || vms->type != YAML_MAPPING_NODE)
-		return;
-	for (yaml_node_pair_t *p = vms->data.mapping.pairs.start;
-	     p < vms->data.mapping.pairs.top; p++)
-		add(yaml_text(d, p->key));
+	inventory_names(file, add_name, &groups);
 }
 
-static void add_vms_from(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	yaml_parser_t parser;
-	yaml_document_t doc;
-
-	if (!f)
-		return;
-	if (yaml_parser_initialize(&parser)) {
-		yaml_parser_set_input_file(&parser, f);
-		if (yaml_parser_load(&parser, &doc)) {
-			add_vms_of(&doc);
-			yaml_document_delete(&doc);
-		}
-		yaml_parser_delete(&parser);
-	}
-	fclose(f);
-}
-
-static void add_vm_names(void)
+static void add_vm_names(bool groups)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	char path[PATH_MAX];
 
 	if (shell.globals.config) {
-		add_vms_from(shell.globals.config);
+		add_vms_from(shell.globals.config, groups);
 		return;
 	}
-	add_vms_from(INVENTORY_SYSTEM_FILE);
+	add_vms_from(INVENTORY_SYSTEM_FILE, groups);
 	if (xdg && *xdg)
 		snprintf(path, sizeof(path), "%s/upcall/vms.yaml", xdg);
 	else if (home && *home)
 		snprintf(path, sizeof(path), "%s/.config/upcall/vms.yaml", home);
 	else
 		return;
-	add_vms_from(path);
+	add_vms_from(path, groups);
 }
 
 /* Values of an option (by its long name) or of a named argument. */
@@ -173,8 +146,8 @@ static void add_values(const char *what)
 		add("text");
 		add("json");
 	} else if (strcmp(what, "vm") == 0 || strcmp(what, "TARGET") == 0) {
-		add_vm_names();
-		rl_attempted_completion_over = cands.n > 0;	/* else file names */
+		add_vm_names(cands.text[0] == '@');
+		rl_attempted_completion_over = cands.n > 0 || cands.text[0] == '@';
 	} else if (strcmp(what, "config") == 0) {
 		rl_attempted_completion_over = 0;
 	} else if (strcmp(what, "TYPE") == 0) {

@@ -175,6 +175,46 @@ static void print_timing(const struct cli *cli, uint64_t start, uint64_t request
 	fputc('\n', stderr);
 }
 
+static bool same_vm(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A line that reached a guest: what status calls the last round trip. */
+static void note_round_trip(const struct cli *cli, int argc, char **argv, int rc,
+			    uint64_t requests, uint64_t connects)
+{
+	bool req = session_stat(cli, UPCALL_STAT_REQUESTS) != requests;
+	size_t n = 0, len = sizeof(shell.last.line);
+
+	if (!req && session_stat(cli, UPCALL_STAT_CONNECTS) == connects)
+		return;
+	shell.last.line[0] = '\0';
+	for (int i = 1; i < argc && n < len; i++)	/* its words, without a comment */
+		n += (size_t)snprintf(shell.last.line + n, len - n, "%s%s", i > 1 ? " " : "",
+				      argv[i]);
+	upcall_target_format(upcall_session_target(cli->session), shell.last.target,
+			     sizeof(shell.last.target));
+	shell.last.rtt_ns = session_stat(cli, req ? UPCALL_STAT_LAST_RTT_NS :
+					 UPCALL_STAT_LAST_CONNECT_NS);
+	shell.last.rc = rc;
+	shell.last.set = true;
+}
+
+/*
+ * A line's own --vm is for that line: its session is closed after it, so
+ * the prompt and status, which name the shell's target, stay true.
+ */
+static void drop_line_session(struct cli *cli)
+{
+	if (same_vm(shell_target(cli), shell_target(&shell.globals)))
+		return;
+	upcall_session_free(cli->session);
+	cli->session = NULL;
+	free(cli->entry);
+	cli->entry = NULL;
+}
+
 /* Run one line; returns its exit code (0 for a blank line or a comment). */
 static int run_line(struct cli *cli, const char *line)
 {
@@ -182,6 +222,8 @@ static int run_line(struct cli *cli, const char *line)
 	int argc, rc;
 	char **argv = shell_split(line, false, &argc, &err);
 	uint64_t start = now_ns(), requests = session_stat(cli, UPCALL_STAT_REQUESTS);
+	uint64_t connects = session_stat(cli, UPCALL_STAT_CONNECTS);
+	const struct upcall_session *before = cli->session;
 
 	if (!argv)
 		return cli_fail(cli, strcmp(err, "out of memory") ? EXIT_USAGE : EXIT_OSERR,
@@ -201,6 +243,13 @@ static int run_line(struct cli *cli, const char *line)
 		      argc, argv);
 	if (shell.timing)
 		print_timing(cli, start, requests);
+	/* a new session counts from zero (and may sit where the old one was) */
+	if (cli->session != before || session_stat(cli, UPCALL_STAT_CONNECTS) < connects ||
+	    session_stat(cli, UPCALL_STAT_REQUESTS) < requests)
+		requests = connects = 0;
+	if (cli->session && strcmp(argv[1], "status"))
+		note_round_trip(cli, argc, argv, rc, requests, connects);
+	drop_line_session(cli);
 	restore_globals(cli);
 	free_words(argv);
 	return rc;
@@ -391,6 +440,7 @@ static int run_shell(struct cli *cli, void *args)
 	shell.tables = shell_tables();
 	if (!shell.tables || catch_sigint(&old))
 		return cli_fail(cli, EXIT_OSERR, "cannot start the shell: %s", strerror(errno));
+	cli->shell_syntax = true;
 	shell.globals = *cli;
 	shell.globals.command = NULL;
 	rc = isatty(STDIN_FILENO) ? interactive(cli) : script(cli, a->keep_going);

@@ -13,6 +13,13 @@ struct shell {
 	char *vm;		/* target chosen by "connect TARGET" */
 	bool timing;
 	bool quit;
+	struct {		/* the last line that went to a guest, for status */
+		char line[80];
+		char target[160];
+		uint64_t rtt_ns;	/* request to reply, or the handshake */
+		int rc;
+		bool set;
+	} last;
 };
 
 extern struct shell shell;

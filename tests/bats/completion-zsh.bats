@@ -6,6 +6,7 @@ load man_helpers
 load terminal_helpers
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	command -v zsh >/dev/null || skip "zsh is not installed (scripts/deps test)"
 	terminal_setup
 	export ZDOTDIR=$BATS_TEST_TMPDIR/zsh XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
@@ -81,4 +82,26 @@ type_line() {
 	touch "$BATS_TEST_TMPDIR/vms/vm1.sock.txt"
 	type_line "upcallctl --vm unix:$BATS_TEST_TMPDIR/vms/vm"
 	wait_screen --regexp -- "--vm unix:$BATS_TEST_TMPDIR/vms/vm1\\.sock$"
+}
+
+@test "zsh completion: --vm @ offers group names; nothing from a file a command would refuse" {
+	printf 'vms:\n  alpha:\n    target: /nonexistent/a.sock\ngroups:\n  webfarm: [alpha]\n  dbs: [alpha]\n' \
+		>"$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 600 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm @w'
+	wait_screen --regexp '^% upcallctl --vm @webfarm$'
+	type_line 'vcpuctl --vm=@d'
+	wait_screen --regexp '^% vcpuctl --vm=@dbs$'
+	chmod 666 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm al'
+	sleep 1
+	wait_screen --regexp '^% upcallctl --vm al$'
+	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	mkfifo "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	type_line 'upcallctl --vm al'
+	sleep 1
+	keys C-u
+	keys -l -- 'echo still here'
+	keys Enter
+	wait_screen --regexp '^still here$'
 }

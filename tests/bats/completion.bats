@@ -7,6 +7,7 @@ load man_helpers
 COMPLETION=$BATS_TEST_DIRNAME/../../completions/upcallctl.bash
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	[ -r /usr/share/bash-completion/bash_completion ] ||
 		skip "bash-completion is not installed (scripts/deps test)"
 	# bash_completion reads unset variables and returns non-zero here and there
@@ -131,6 +132,36 @@ long_opts() { help_opts | grep -- '^--'; }
 	assert_equal "$REPLY" "$(printf 'other\nunix:\nvsock:')"
 	comp "$B/upcallctl" --config="$BATS_TEST_TMPDIR/inv.yaml" cpu add --vm o
 	assert_equal "$REPLY" "other"
+}
+
+@test "completion: --vm @ completes the inventory's group names" {
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  web1:\n    target: vsock:3\n  db1:\n    target: vsock:4\ngroups:\n  web: [web1]\n  all: [web1, db1]\n' \
+		>"$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 600 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	comp "$B/upcallctl" --vm @
+	assert_equal "$REPLY" "$(printf '@all\n@web')"
+	comp "$B/vcpuctl" --vm=@w
+	assert_equal "$REPLY" "@web"
+	comp "$B/upcallctl" --vm ""	# group names only after @
+	assert_equal "$REPLY" "$(printf 'db1\nunix:\nvsock:\nweb1')"
+}
+
+@test "completion: no names from an inventory a command would refuse, and no wait on a FIFO" {
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  web1:\n    target: vsock:3\n' >"$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 666 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	comp "$B/upcallctl" --vm w
+	assert_equal "$REPLY" ""
+	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	mkfifo "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	# a read of the FIFO would wait for a writer for ever: bound it
+	run timeout 10 bash -c 'source /usr/share/bash-completion/bash_completion 2>/dev/null
+		source "$1"; COMP_WORDS=("$2" --vm w); COMP_CWORD=2; COMP_LINE="$2 --vm w"
+		COMP_POINT=${#COMP_LINE}; _upcall_complete; echo "replies: ${#COMPREPLY[@]}"' \
+		- "$COMPLETION" "$B/upcallctl"
+	assert_success
+	assert_output "replies: 0"
 }
 
 @test "completion: --vm completes socket paths, with or without unix:" {

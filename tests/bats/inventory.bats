@@ -107,3 +107,12 @@ teardown() { stop_stub; }
 	assert_success
 	assert_output --partial "--apic-ids=LIST"
 }
+
+@test "inventory: a FIFO as --config is refused at once, not read" {
+	local fifo=$BATS_TEST_TMPDIR/fifo.yaml
+	mkfifo "$fifo"
+	# no writer ever opens it: a blocking open() would wait for ever
+	run_bounded 10 "$UPCALLCTL" --config "$fifo" --vm web1 ping
+	assert_failure 64
+	assert_output "upcallctl: $fifo: not a regular file"
+}

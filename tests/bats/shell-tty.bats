@@ -5,6 +5,7 @@ load helpers
 load terminal_helpers
 
 setup() {
+	umask 022	# inventories written here pass the tools' trust rule (no g+w)
 	terminal_setup
 	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=$BATS_TEST_TMPDIR/state \
 		XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
@@ -162,4 +163,132 @@ start_shell() {
 	keys 'connect' Enter
 	wait_screen --regexp "connected to unix:$SOCK \(handshake [0-9.]+ ms\)"
 	wait_screen "upcall $SOCK [connected]>"
+}
+
+@test "shell tty: usage errors point to shell lines, not to upcallctl --help" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'cpu add' Enter
+	wait_screen "cpu add: missing vCPU count N (see 'help cpu add')"
+	keys 'cpu add 1 --bogus' Enter
+	wait_screen "cpu add: unknown option \"--bogus\" (see 'help cpu add')"
+	keys 'cpux' Enter
+	wait_screen "did you mean \"cpu\"? (see 'help')"
+	keys 'connect a b' Enter
+	wait_screen "connect: Too many arguments (see 'help connect')"
+	run screen
+	refute_output --partial "--help'"
+	refute_output --partial "upcallctl cpu add"
+	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "shell tty: with no target, an error says to connect" {
+	local cmd
+	printf -v cmd '%q ' env -u UPCALL_VM HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" shell
+	new_terminal "$cmd"
+	wait_screen "upcall (no VM) [disconnected]>"
+	keys 'ping' Enter
+	wait_screen "no VM given: use 'connect TARGET' or --vm TARGET on the line"
+}
+
+@test "shell tty: a line's own --vm leaves the prompt and status true" {
+	local other=$BATS_TEST_TMPDIR/other.sock
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	"$STUB" --socket "$other" --state-file "$BATS_TEST_TMPDIR/other.state" \
+		--pid-file "$BATS_TEST_TMPDIR/other.pid" 3>&- 2>/dev/null &
+	OTHER_PID=$!
+	start_shell
+	keys 'cpu add 1' Enter
+	wait_screen "upcall $SOCK [connected]>"
+	keys "ping --vm $other" Enter
+	wait_screen "unix:$other: device manager answered in"
+	# the session went to the other VM: the prompt's VM is not connected
+	wait_screen --regexp "^upcall $SOCK \[disconnected\]>$"
+	keys 'status' Enter
+	wait_screen "state: disconnected"
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'ping --vm $other' to unix:$other, exit 0 \(done\)$"
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 2)"
+	wait_screen --regexp "^upcall $SOCK \[connected\]>$"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+	kill "$OTHER_PID"
+}
+
+@test "shell tty: status shows the last round trip, help raw the types and payloads" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	start_shell
+	keys 'status' Enter
+	wait_screen "last round trip: none yet"
+	keys 'cpu add 1' Enter
+	wait_screen "added 1 vCPU (APIC ID 1)"
+	keys 'status' Enter
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'cpu add 1' to unix:$SOCK, exit 0 \(done\)$"
+	keys 'help raw' Enter
+	wait_screen "TYPE is a name or a number (decimal or 0x...); the payload size a guest"
+	wait_screen --regexp "^  ADD_MEM +0x3 +16 bytes  base \(8\), size \(8\)$"
+	wait_screen --regexp "^  ADD_CPU +0x1 +258 bytes  count \(1\), APIC version \(1\), APIC IDs \(256, unused 0\)$"
+	wait_screen --regexp "^  QUERY_CPUS +0x100 +0 bytes  none; the reply lists the online CPUs$"
+	wait_screen "HEX words are the payload, appended in order"
+	# the example, verbatim
+	keys 'raw ADD_MEM 0000000001000000 0000000800000000' Enter
+	wait_screen "reply ADD_MEM (0x3), msg_size 0, ret 0 (ok)"
+	assert_equal "$(stub_state mem)" "0x100000000+0x8000000"
+	keys 'status' Enter
+	wait_screen --regexp "^last round trip: [0-9]+\.[0-9]{3} ms, 'raw ADD_MEM 0000000001000000 0000000800000000' to unix:$SOCK, exit 0 \(done\)$"
+}
+
+@test "shell tty: --vm @ completes group names; a name a command would refuse is not offered" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  alpha:\n    target: %s\n  "bad\\e[31mname":\n    target: /nonexistent/b.sock\ngroups:\n  webfarm: [alpha]\n' \
+		"$SOCK" > "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 600 "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	start_shell
+	keys 'ping --vm @' Tab
+	wait_screen "> ping --vm @webfarm"
+	keys C-u 'ping --vm ' Tab
+	wait_screen "> ping --vm alpha"
+	run screen
+	refute_output --partial "bad"	# not a name: refused by every command
+	refute_output --partial "webfarm "	# groups only after @
+}
+
+@test "shell tty: completion reads no inventory a command would refuse, and never blocks on a FIFO" {
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	mkdir -p "$XDG_CONFIG_HOME/upcall"
+	printf 'vms:\n  alpha:\n    target: %s\n' "$SOCK" > "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	chmod 666 "$XDG_CONFIG_HOME/upcall/vms.yaml"	# others could have written it
+	start_shell
+	keys 'ping --vm al' Tab
+	sleep 0.5
+	assert_equal "$(last_line)" "upcall $SOCK [disconnected]> ping --vm al"
+	keys C-u
+	rm "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	mkfifo "$XDG_CONFIG_HOME/upcall/vms.yaml"
+	keys 'ping --vm al' Tab
+	sleep 0.5
+	keys C-u 'status' Enter
+	wait_screen "state: disconnected"	# the shell still answers
+}
+
+@test "shell tty: ~user expands through NSS, not from /etc/passwd alone" {
+	# A user known only to an NSS module: "nobody", taken out of
+	# /etc/passwd in a mount namespace, is still given by nss-systemd.
+	[ "$(id -u)" = 0 ] && command -v unshare >/dev/null ||
+		skip "needs root and unshare for a private /etc/passwd"
+	grep -v '^nobody:' /etc/passwd >"$BATS_TEST_TMPDIR/passwd"
+	local ns="unshare -m sh -c 'mount --bind $BATS_TEST_TMPDIR/passwd /etc/passwd && exec \"\$0\" \"\$@\"'"
+	run sh -c "$ns getent passwd nobody"
+	[ "$status" = 0 ] || skip "no NSS module but files gives the user nobody here"
+	assert_output --regexp '^nobody:[^:]*:[0-9]+:[0-9]+:[^:]*:/:'
+	start_stub --boot-vcpus 1 --max-vcpus 8
+	local cmd
+	printf -v cmd '%q ' env HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK"
+	new_terminal "$ns $cmd"
+	wait_screen "upcall $SOCK [disconnected]>"
+	keys "ping --config ~nobody" M-~
+	wait_screen --regexp "> ping --config /$"
+	keys C-u
 }

@@ -33,7 +33,7 @@ script() {
 	assert_line --index 1 "removed 1 vCPU (APIC ID 2)"
 	assert_line "state: connected"
 	assert_line "requests sent: $(stub_state requests)"
-	assert_line --regexp '^last round trip: [0-9]+\.[0-9]{3} ms$'
+	assert_line --regexp "^last round trip: [0-9]+\\.[0-9]{3} ms, 'cpu del 1 --apic-ids 2' to unix:$SOCK, exit 0 \\(done\\)$"
 	assert_equal "$(stub_state cpus)" "0,1"
 	refute_output --partial "upcall "	# no prompt
 	[ ! -e "$XDG_STATE_HOME/upcall/history" ]	# no history
@@ -186,7 +186,7 @@ script() {
 	script 'status'
 	shell_script -o json
 	assert_success
-	assert_output --partial "\"message\":\"target: $SOCK"'\nstate: disconnected\nrequests sent: 0"'
+	assert_output --partial "\"message\":\"target: $SOCK"'\nstate: disconnected\nrequests sent: 0\nlast round trip: none yet"'
 }
 
 @test "shell script: a line with an unterminated quote is a usage error" {

@@ -504,3 +504,24 @@ for line in sys.argv[1].splitlines():
 	run jq -c 'has("vm")' <<<"$output"
 	assert_output false
 }
+
+@test "JSON: addresses of 2^63 and more are unsigned numbers, also in a fleet run" {
+	local py='import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    if "base" in o: print(o.get("vm"), o["base"], o["size"])'
+	run bash -c '"$1" -o json --vm "$2" mmio add --base 0x8000000000000000 --size 0x1000 --irq 5 | python3 -c "$3"' \
+		_ "$UPCALLCTL" "$SOCK" "$py"
+	assert_success
+	assert_output "$SOCK 9223372036854775808 4096"
+	local other=$BATS_TEST_TMPDIR/other.sock
+	"$STUB" --socket "$other" --pid-file "$BATS_TEST_TMPDIR/other.pid" 3>&- 2>/dev/null &
+	local pid=$!
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/other.pid" ] && break; sleep 0.05; done
+	run bash -c '"$1" -o json --vm "$2" --vm "$3" mem add 128M --base 0xfffffffff0000000 | python3 -c "$4"' \
+		_ "$UPCALLCTL" "$SOCK" "$other" "$py"
+	kill "$pid"
+	assert_success
+	assert_line "$SOCK 18446744073441116160 134217728"
+	assert_line "$other 18446744073441116160 134217728"
+}
