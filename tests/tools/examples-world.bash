@@ -11,11 +11,13 @@ TOP=$1 B=$2 WORLD=$3 FILE=$4
 
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run
-# the build may live under /tmp, which is hidden next
-mkdir /run/.build
+# the tree and the build may live under /tmp, which is hidden next
+mkdir /run/.top /run/.build
+mount --bind "$TOP" /run/.top
 mount --bind "$B" /run/.build
-B=/run/.build
+FILE=/run/.top/${FILE#"$TOP"/} TOP=/run/.top B=/run/.build
 mount -t tmpfs tmpfs /tmp
+cd /
 mount -t tmpfs tmpfs /usr/local
 [ ! -d /etc/upcall ] || mount -t tmpfs tmpfs /etc/upcall
 

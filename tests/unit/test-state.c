@@ -81,9 +81,9 @@ static void test_identity(void)
 	endpoint_identity(&e, a, sizeof(a));
 	ok(!strncmp(a, "unix dev=", 9) && strstr(a, " ino=") && !strchr(a, '/'),
 	   "a socket is named by device and inode, not by its path: %s", a);
-	chmod(path, 0600);
-	link(path, other);
-	rename(other, path);	/* same inode: a no-op, the change time moves anyway */
+	ok(chmod(path, 0600) == 0 && link(path, other) == 0 &&
+	   rename(other, path) == 0,	/* same inode: a no-op, the change time moves anyway */
+	   "chmod, link and rename of the socket");
 	endpoint_identity(&e, b, sizeof(b));
 	ok(same_instance(a, b), "chmod and link keep the identity");
 	close(fd);
@@ -200,7 +200,7 @@ int main(void)
 	snprintf(dir, sizeof(dir), "%s/test-state.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
-	tap_plan(7 + 10 + 7 + 4 + 5 + 5);
+	tap_plan(7 + 10 + 8 + 4 + 5 + 5);
 	test_escape();
 	test_same_instance();
 	test_identity();
