@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# What the tools print, against the guest stub: a partial change names what
+# was not done, a usage error in JSON names the command, addresses and sizes
+# in JSON come also as hex strings, a raw request of the wrong size is not
+# explained as its type's refusal, the stub's QMP reads addresses of 2^63
+# and more, and messages keep one style.
+
+load inventory_helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	inv_setup
+}
+
+teardown() {
+	stop_stub
+}
+
+# The JSON line of $output.
+json_out() {
+	grep '^{' <<<"$output"
+}
+
+# jq FILTER on the JSON line of $output.
+jq_out() {
+	jq -c "$1" <<<"$(json_out)"
+}
+
+# --- raw requests: no per-type meaning for a payload of the wrong size -----
+
+@test "raw ADD_CPU with a short payload: -22 explained by its size, not as ADD_CPU's refusal" {
+	start_stub --boot-vcpus 2
+	run --separate-stderr ctl shell <<<'raw ADD_CPU 01'
+	assert_failure 1
+	assert_line "reply ADD_CPU (0x1), msg_size 0, ret -22 (Invalid argument)"
+	assert_equal "$stderr" "upcallctl: guest replied -22 (Invalid argument) to ADD_CPU: the request's payload is 1 byte, and ADD_CPU takes 258"
+}
+
+@test "raw DEL_MMIO with a long payload: no DEL_MMIO meaning either" {
+	start_stub --boot-vcpus 2
+	run --separate-stderr ctl shell <<<'raw DEL_MMIO 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00'
+	assert_failure 1
+	refute_output --partial "no virtio-mmio device"
+	assert_equal "$stderr" "upcallctl: guest replied -22 (Invalid argument) to DEL_MMIO: the request's payload is 25 bytes, and DEL_MMIO takes 24"
+}
+
+@test "cpu add refused as a well-formed ADD_CPU keeps its per-request meaning" {
+	start_stub --boot-vcpus 1 --fault errno=5
+	run ctl cpu add 1 --apic-ids 1
+	assert_failure 1
+	assert_output --partial "to ADD_CPU: a vCPU did not come up"
+}
+
