@@ -185,7 +185,9 @@ static unsigned int cpus_done(const struct cpu_change *c, const struct upcall_re
 static void report_cpus(struct cli *cli, const struct cpu_change *c,
 			const struct upcall_reply *rp, bool x86)
 {
-	char list[ID_LIST_MAX];
+	const char *kind = x86 ? "APIC ID" : "CPU id", *verb = c->add ? "added" : "removed";
+	unsigned int left = c->n - c->done;
+	char list[ID_LIST_MAX], rest[ID_LIST_MAX + 64] = "";
 
 	cli_set(cli, "requested", json_integer(c->n));
 	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
@@ -193,13 +195,17 @@ static void report_cpus(struct cli *cli, const struct cpu_change *c,
 		return;
 	cli_set(cli, "ret", json_integer(rp->ret));
 	cli_set(cli, "done", json_id_array(c->ids, c->done));
-	cli_set(cli, "not_done", json_id_array(c->ids + c->done, c->n - c->done));
+	cli_set(cli, "not_done", json_id_array(c->ids + c->done, left));
 	if (!c->done)
 		return;
+	if (left) {
+		format_id_list(c->ids + c->done, left, list, sizeof(list));
+		snprintf(rest, sizeof(rest), "; %s%s %s %s not %s", kind, left == 1 ? "" : "s",
+			 list, left == 1 ? "was" : "were", verb);
+	}
 	format_id_list(c->ids, c->done, list, sizeof(list));
-	cli_say(cli, "%s %u vCPU%s (%s%s %s)%s", c->add ? "added" : "removed", c->done,
-		c->done == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id", c->done == 1 ? "" : "s", list,
-		c->done == c->n ? "" : "; the rest were not");
+	cli_say(cli, "%s %u vCPU%s (%s%s %s)%s", verb, c->done, c->done == 1 ? "" : "s",
+		kind, c->done == 1 ? "" : "s", list, rest);
 }
 
 /* The VMM's half of a change: what it made, and what it keeps. */

@@ -26,6 +26,46 @@ jq_out() {
 	jq -c "$1" <<<"$(json_out)"
 }
 
+# --- a partial result names what was not done -----------------------------
+
+@test "cpu add, partial: the APIC IDs not added are named, in text and JSON" {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=2
+	run ctl cpu add 3
+	assert_failure 2
+	assert_line "added 1 vCPU (APIC ID 1); APIC IDs 2, 3 were not added"
+	run ctl -o json cpu add 3 --apic-ids 4,5,6
+	assert_failure 2
+	run jq_out '[.done, .not_done, .message]'
+	assert_output '[[4],[5,6],"added 1 vCPU (APIC ID 4); APIC IDs 5, 6 were not added"]'
+}
+
+@test "cpu del, partial: the APIC IDs not removed are named" {
+	start_stub --boot-vcpus 5 --max-vcpus 8 --fault fail-cpu=2
+	run ctl cpu del 3
+	assert_failure 2
+	assert_line "removed 1 vCPU (APIC ID 4); APIC IDs 3, 2 were not removed"
+	assert_equal "$(stub_state cpus)" "0,1,2,3"
+}
+
+@test "cpu add, partial at the last ID: the one not added is named in the singular" {
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=2
+	run ctl cpu add 2
+	assert_failure 2
+	assert_line "added 1 vCPU (APIC ID 1); APIC ID 2 was not added"
+}
+
+@test "vcpuctl set-count, partial: the APIC IDs not added are named" {
+	write_inventory "max_vcpu_count: 8"
+	start_stub --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=3
+	run vcpu set-count 5
+	assert_failure 2
+	assert_line "added 2 vCPUs (APIC IDs 1, 2); APIC IDs 3, 4 were not added"
+	run vcpu -o json set-count 6
+	assert_failure 2
+	run jq_out '[.done, .not_done]'
+	assert_output '[[3,4],[5]]'
+}
+
 # --- raw requests: no per-type meaning for a payload of the wrong size -----
 
 @test "raw ADD_CPU with a short payload: -22 explained by its size, not as ADD_CPU's refusal" {
