@@ -66,6 +66,45 @@ jq_out() {
 	assert_output '[[3,4],[5]]'
 }
 
+# --- usage errors in JSON carry the command --------------------------------
+
+@test "usage-error JSON: command holds the words understood, null for none" {
+	run "$UPCALLCTL" -o json cpu add x
+	assert_failure 64
+	run jq_out '[.command, .exit_code]'
+	assert_output '["cpu add",64]'
+	run "$UPCALLCTL" -o json cpu frob
+	assert_failure 64
+	run jq_out '[.command, .exit_code]'
+	assert_output '["cpu",64]'
+	run "$UPCALLCTL" -o json cpu
+	run jq_out '.command'
+	assert_output '"cpu"'
+	run "$UPCALLCTL" -o json --bogus cpu add 1
+	assert_failure 64
+	run jq_out '[.command, .exit_code]'
+	assert_output '["cpu add",64]'
+	run "$UPCALLCTL" -o json frob
+	assert_failure 64
+	run jq_out '[.command, .exit_code]'
+	assert_output '[null,64]'
+	run "$UPCALLCTL" -o json
+	assert_failure 64
+	run jq_out 'has("command")'
+	assert_output 'true'
+}
+
+@test "usage-error JSON: vcpuctl and memctl name the command too" {
+	run "$VCPUCTL" -o json set-count
+	assert_failure 64
+	run jq_out '.command'
+	assert_output '"set-count"'
+	run "$MEMCTL" -o json --frob add 128M
+	assert_failure 64
+	run jq_out '.command'
+	assert_output '"add"'
+}
+
 # --- raw requests: no per-type meaning for a payload of the wrong size -----
 
 @test "raw ADD_CPU with a short payload: -22 explained by its size, not as ADD_CPU's refusal" {
