@@ -1079,6 +1079,15 @@ void cli_say(struct cli *cli, const char *fmt, ...)
 	free(msg);
 }
 
+void cli_set_addr(struct cli *cli, const char *key, uint64_t v)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_hex", key);
+	cli_set(cli, key, json_u64(v));
+	cli_set(cli, k, json_hex(v));
+}
+
 static void print_json(struct cli *cli, int code, const char *error)
 {
 	json_t *o = result(cli);

@@ -585,11 +585,13 @@ static enum upcall_status get_dimm(const struct vm_record *r, struct vmm *v,
 
 static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
 {
+	json_t *o = json_pack("{s:s}", "dimm", d->id);
 	char sz[32];
 
-	cli_set(cli, "vmm", json_pack("{s:s, s:o, s:o, s:b}", "dimm", d->id, "base",
-				      json_u64(d->base), "size", json_u64(d->size),
-				      cli->dry_run ? "create" : "created", is_new));
+	json_set_addr(o, "base", d->base);
+	json_set_addr(o, "size", d->size);
+	json_object_set_new(o, cli->dry_run ? "create" : "created", json_boolean(is_new));
+	cli_set(cli, "vmm", o);
 	format_size(d->size, sz, sizeof(sz));
 	if (cli->dry_run && is_new && !d->base)
 		cli_say(cli, "would create in the VMM: DIMM %s (%s where the VMM places it)", d->id, sz);

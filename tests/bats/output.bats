@@ -105,6 +105,42 @@ jq_out() {
 	assert_output '"add"'
 }
 
+# --- addresses and sizes also as hex strings -------------------------------
+
+@test "JSON: mem add, mem list and mmio add carry *_hex beside base and size" {
+	start_stub --boot-vcpus 1
+	run ctl -o json mem add 128M --base 0x100000000
+	assert_success
+	run jq_out '[.base, .base_hex, .size, .size_hex]'
+	assert_output '[4294967296,"0x100000000",134217728,"0x8000000"]'
+	run ctl -o json mem list
+	run jq_out '[.ranges[0].base_hex, .ranges[0].size_hex, .total_hex]'
+	assert_output '["0x100000000","0x8000000","0x8000000"]'
+	run ctl -o json --dry-run mmio add --base 0xd0000000 --size 4K --irq 5
+	assert_success
+	run jq_out '[.base_hex, .size_hex]'
+	assert_output '["0xd0000000","0x1000"]'
+}
+
+@test "JSON: an address of 2^63 and more: a bare number, and its hex string" {
+	start_stub --boot-vcpus 1
+	run ctl -o json --dry-run mem add 128M --base 0x8000000000000000
+	assert_success
+	assert_output --partial '"base":9223372036854775808,"base_hex":"0x8000000000000000"'
+}
+
+@test "JSON: memctl list and add carry *_hex" {
+	write_inventory
+	start_stub --boot-vcpus 1
+	run mem -o json add 128M --base 0x100000000
+	assert_success
+	run jq_out '[.base_hex, .size_hex]'
+	assert_output '["0x100000000","0x8000000"]'
+	run mem -o json list
+	run jq_out '[.ranges[0].base_hex, .ranges[0].size_hex, .total_hex]'
+	assert_output '["0x100000000","0x8000000","0x8000000"]'
+}
+
 # --- raw requests: no per-type meaning for a payload of the wrong size -----
 
 @test "raw ADD_CPU with a short payload: -22 explained by its size, not as ADD_CPU's refusal" {

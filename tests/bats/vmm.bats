@@ -191,7 +191,7 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 
 	run mem -o json add 256M
 	assert_success
-	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"size":268435456,"created":false}'
+	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000","created":false}'
 	assert_output --partial "reused the VMM's DIMM, which the guest no longer had: upcall-dimm0 (256MiB at 0x100000000)"
 	# another size is another DIMM
 	run mem add 512M
@@ -253,7 +253,7 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 	assert_equal "$(stub_state cpus)" "0"
 	run mem -o json add 256M
 	assert_failure 2
-	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"size":268435456,"created":true}'
+	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000","created":true}'
 	assert_output --partial '"status":"partial"'
 	assert_output --partial "the VMM keeps DIMM upcall-dimm0, which it made for it"
 	# nothing new to make: a plain guest refusal
