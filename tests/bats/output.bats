@@ -166,3 +166,24 @@ jq_out() {
 	assert_output --partial "to ADD_CPU: a vCPU did not come up"
 }
 
+# --- the stub's QMP reads unsigned 64-bit addresses ------------------------
+
+@test "stub QMP: a DIMM at 2^63 is refused for its place, not as a JSON parse error" {
+	local qmp=$BATS_TEST_TMPDIR/vm.qmp
+	start_stub --boot-vcpus 1 --qmp "$qmp"
+	run python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+f.readline()
+for cmd in (b"{\"execute\": \"qmp_capabilities\"}",
+            b"{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"memory-backend-ram\", \"id\": \"m0\", \"size\": 134217728}}",
+            b"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m0\", \"addr\": 9223372036854775808}}",
+            b"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m0\", \"addr\": 4294967296}}",
+            b"{\"execute\": \"query-memory-devices\"}"):
+    f.write(cmd + b"\n"); f.flush(); print(f.readline().decode().strip())' "$qmp"
+	assert_success
+	assert_line --index 2 --partial "can't add memory device [0x8000000000000000:0x8000000]"
+	refute_output --partial "JSON parse error"
+	assert_line --index 3 '{"return":{}}'
+	assert_line --index 4 --partial '"addr":4294967296'
+}
