@@ -973,7 +973,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	if (!cli->session)
 		cli->session = upcall_session_new(&t);
 	if (!cli->session)
-		return cli_fail(cli, EXIT_OSERR, "Failed to set up a session: %s", strerror(errno));
+		return cli_fail(cli, EXIT_OSERR, "failed to set up a session: %s", strerror(errno));
 	upcall_session_set_timeout(cli->session, cli->timeout_ms);
 	upcall_session_set_wait(cli->session, cli->wait_ms);
 	upcall_session_set_arch(cli->session, cli->arch);

@@ -30,18 +30,18 @@ fault_case() {
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" cpu add 1
 	assert_failure 69
 	assert_one_line
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
 }
 
 @test "a path that is a file or a directory, not a socket: 69, said so" {
 	touch "$BATS_TEST_TMPDIR/plain"
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/plain" ping
 	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/plain: it is a file, not a socket (give the VMM's socket)"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR/plain: it is a file, not a socket (give the VMM's socket)"
 	# not waited for either: it will not turn into a socket
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR" --wait=30 ping
 	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR: it is a directory, not a socket (give the VMM's socket)"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR: it is a directory, not a socket (give the VMM's socket)"
 }
 
 @test "permission denied: 69" {

@@ -187,3 +187,57 @@ for cmd in (b"{\"execute\": \"qmp_capabilities\"}",
 	assert_line --index 3 '{"return":{}}'
 	assert_line --index 4 --partial '"addr":4294967296'
 }
+
+# --- one message style: "tool: lower-case start", no trailing period -------
+
+# assert_style: every line of $stderr is "TOOL[ WORDS]: message" with the
+# message starting lower-case (or with a name: VM, VMM, an option, a
+# quoted word, a number) and not ending in a period.
+assert_style() {
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[[ $line =~ ^(upcallctl|vcpuctl|memctl)(\ [a-z-]+)*:\ ([a-z0-9\"\'\(-]|VMM?\ |APIC\ |CPU\ |SIZE\ |QMP\ ) ]] ||
+			fail "message not in the tools' style: $line"
+		[[ $line != *. ]] || fail "message ends in a period: $line"
+	done <<<"$stderr"
+	[ "$n" -gt 0 ] || fail "no message on stderr"
+}
+
+@test "message style: representative failures of each tool" {
+	write_inventory "vmm: {qmp: $BATS_TEST_TMPDIR/none.qmp}"
+	touch "$BATS_TEST_TMPDIR/plain"
+	run --separate-stderr "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" ping
+	assert_failure 69
+	assert_style
+	run --separate-stderr "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/plain" ping
+	assert_failure 69
+	assert_style
+	run --separate-stderr "$UPCALLCTL" pign
+	assert_failure 64
+	assert_style
+	run --separate-stderr "$UPCALLCTL" --vm x mem add 128
+	assert_failure 64
+	assert_style
+	run --separate-stderr vcpu set-count 0
+	assert_failure 64
+	assert_style
+	run --separate-stderr "$VCPUCTL" --config "$INV" --vm nosuch get
+	assert_failure 64
+	assert_style
+	start_stub --boot-vcpus 1
+	run --separate-stderr vcpu set-count 2
+	assert_failure 69
+	assert_style
+	run --separate-stderr mem add 128M
+	assert_failure 69
+	assert_style
+}
+
+@test "message style: no capitalised message formats in the tools' objects" {
+	local objs=("$B"/cmd/common/*.o "$B"/cmd/upcallctl/*.o "$B"/cmd/vcpuctl/*.o \
+		    "$B"/cmd/memctl/*.o "$B"/lib/*.o)
+	[ -e "${objs[0]}" ] || skip "no object files under $B"
+	run bash -c 'strings -n 6 "$@" | grep -E "^(Failed|Cannot|Can.t|Unable|Could not|Error|Warning|Invalid|Unknown|Missing|Bad|Out of) " | sort -u' _ "${objs[@]}"
+	assert_output ""
+}

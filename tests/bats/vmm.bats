@@ -267,14 +267,14 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 	start_stub --max-vcpus 4
 	run vcpu set-count 2
 	assert_failure 69
-	assert_output "vcpuctl: Failed to connect to VMM socket $QMP: No such file or directory"
+	assert_output "vcpuctl: failed to connect to VMM socket $QMP: No such file or directory"
 	run mem add 128M
 	assert_failure 69
-	assert_output "memctl: Failed to connect to VMM socket $QMP: No such file or directory"
+	assert_output "memctl: failed to connect to VMM socket $QMP: No such file or directory"
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$QMP"
 	run vcpu set-count 2
 	assert_failure 69
-	assert_output "vcpuctl: Failed to connect to VMM socket $QMP: Connection refused (is the VMM running?)"
+	assert_output "vcpuctl: failed to connect to VMM socket $QMP: Connection refused (is the VMM running?)"
 	rm -f "$QMP"
 	start_peer silent
 	timed_run vcpu -t 0.5 set-count 2
