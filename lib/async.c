@@ -469,7 +469,7 @@ static enum step_result request_recv(struct upcall_session *s)
 				 s->errmsg, sizeof(s->errmsg));
 	if (st)
 		return failed(s, st);
-	st = upcall_reply_status(s, reply, name, op->req.cpu_count);
+	st = upcall_reply_status(s, reply, &op->req, name);
 	if (op->req.finish)
 		st = op->req.finish(s, st);
 	return done(s, st);

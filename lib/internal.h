@@ -103,7 +103,7 @@ uint64_t upcall_now_ns(void);
 /* session.c: the status of a decoded reply (refused, partial, ok). */
 enum upcall_status upcall_reply_status(struct upcall_session *s,
 				       const struct upcall_reply *r,
-				       const char *name, unsigned int cpu_count);
+				       const struct upcall_request *req, const char *name);
 
 /*
  * async.c: the protocol steps.  upcall_start_connect() opens the

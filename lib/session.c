@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,13 +250,36 @@ enum upcall_status upcall_connect(struct upcall_session *s)
 /* Linux errnos are 1..4095; -INT32_MIN, for one, does not even fit. */
 #define GUEST_ERRNO_MAX 4095
 
+/*
+ * What the refusal means.  The per-request meanings hold for a request of
+ * its type's payload size only: a raw request of another size is refused
+ * for that (@buf says so), whatever its type.
+ */
+static const char *refusal_meaning(const struct upcall_session *s,
+				   const struct upcall_reply *r,
+				   const struct upcall_request *req,
+				   const char *name, char *buf, size_t len)
+{
+	uint32_t sent = upcall_get_le32(req->frame + offsetof(struct upcall_msg_header, msg_size));
+	int want = upcall_req_payload_size(req->type, s->arch == UPCALL_ARCH_AARCH64);
+
+	if (want < 0 || sent == (uint32_t)want)
+		return upcall_errno_meaning(r->msg_type, r->ret, r->msg_size);
+	if (r->ret != -EINVAL)
+		return NULL;
+	snprintf(buf, len, "the request's payload is %" PRIu32 " byte%s, and %s takes %d",
+		 sent, sent == 1 ? "" : "s", name, want);
+	return buf;
+}
+
 /* "guest replied -16 (Device or resource busy) to ADD_MMIO[ after...]: what it means" */
 static enum upcall_status guest_refused(struct upcall_session *s,
 					const struct upcall_reply *r,
+					const struct upcall_request *req,
 					const char *name, unsigned int count)
 {
-	const char *meaning = upcall_errno_meaning(r->msg_type, r->ret, r->msg_size);
-	char after[48] = "";
+	char after[48] = "", buf[96];
+	const char *meaning = refusal_meaning(s, r, req, name, buf, sizeof(buf));
 
 	if (r->ret > 0 || r->ret < -GUEST_ERRNO_MAX)
 		return upcall_fail(s, UPCALL_ERR_PROTOCOL,
@@ -273,10 +297,12 @@ static enum upcall_status guest_refused(struct upcall_session *s,
 
 enum upcall_status upcall_reply_status(struct upcall_session *s,
 				       const struct upcall_reply *r,
-				       const char *name, unsigned int cpu_count)
+				       const struct upcall_request *req, const char *name)
 {
+	unsigned int cpu_count = req->cpu_count;
+
 	if (r->ret != 0)
-		return guest_refused(s, r, name, cpu_count);
+		return guest_refused(s, r, req, name, cpu_count);
 	if (cpu_count && r->cpu_index < cpu_count)
 		return upcall_fail(s, UPCALL_ERR_PARTIAL,
 				   "guest handled %" PRIu32 " of %u CPUs of %s without an error",

@@ -51,7 +51,7 @@ enum upcall_status upcall_connect_failed(struct upcall_session *s, int err,
 	    stat(s->target.path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		s->retryable = false;
 		return upcall_fail(s, UPCALL_ERR_UNREACHABLE,
-				   "Failed to connect to %s: it is a %s, not a socket (give the VMM's socket)",
+				   "failed to connect to %s: it is a %s, not a socket (give the VMM's socket)",
 				   where, S_ISDIR(st.st_mode) ? "directory" : "file");
 	}
 	s->retryable = err == ENOENT || err == ECONNREFUSED || err == ECONNRESET;
@@ -64,7 +64,7 @@ enum upcall_status upcall_connect_failed(struct upcall_session *s, int err,
 		hint = " (is the VMM running?)";
 	else if (err == ENODEV || err == EADDRNOTAVAIL || err == EAFNOSUPPORT)
 		hint = " (is the vsock transport loaded on this host?)";
-	return upcall_fail(s, UPCALL_ERR_UNREACHABLE, "Failed to connect to %s: %s%s",
+	return upcall_fail(s, UPCALL_ERR_UNREACHABLE, "failed to connect to %s: %s%s",
 			   where, strerror(err), hint);
 }
 

@@ -739,6 +739,28 @@ static int help_or_version(struct cli *cli, const struct cli_cmd *const *tables,
 }
 
 /*
+ * A usage error before the command is parsed: its JSON names @command,
+ * the command words as far as they were understood (NULL: none was).
+ */
+static int usage_fail(struct cli *cli, const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int usage_fail(struct cli *cli, const char *command, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli->command = command;
+	rc = cli_fail(cli, EXIT_USAGE, "%s", msg);
+	cli->command = NULL;
+	return rc;
+}
+
+/*
  * Words that name no command.  For an object with verbs ("cpu"), say
  * which verbs it takes.  The global options are read first, quietly, so
  * that -o json still gets a JSON result; a command's own option stops
@@ -771,7 +793,7 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 		for_each_cmd(c, tables)
 			nearer(object, c->object, &best, &dist);
 		did_you_mean(hint, sizeof(hint), "", best);
-		return cli_fail(cli, EXIT_USAGE, "unknown command \"%s%s%s\"%s (see '%s --help')",
+		return usage_fail(cli, NULL, "unknown command \"%s%s%s\"%s (see '%s --help')",
 				object, verb ? " " : "", verb ? verb : "", hint, cli->prog);
 	}
 	if (verb) {
@@ -783,10 +805,11 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 			if (c->verb && strcmp(c->object, object) == 0)
 				nearer(verb, c->verb, &best, &dist);
 		did_you_mean(hint, sizeof(hint), "", best);
-		return cli_fail(cli, EXIT_USAGE, "unknown verb \"%s\" for %s: %s%s%s%s (see '%s --help')",
+		return usage_fail(cli, object,
+				  "unknown verb \"%s\" for %s: %s%s%s%s (see '%s --help')",
 				verb, object, verbs, n ? " or " : "", last, hint, cli->prog);
 	}
-	return cli_fail(cli, EXIT_USAGE, "%s needs a verb: %s%s%s (see '%s --help')",
+	return usage_fail(cli, object, "%s needs a verb: %s%s%s (see '%s --help')",
 			object, verbs, n ? " or " : "", last, cli->prog);
 }
 
@@ -811,7 +834,7 @@ static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
 	free(full_doc);
 	if (!run)
 		return rc;
-	return cli_fail(cli, EXIT_USAGE, "no command given (see '%s --help')", cli->prog);
+	return usage_fail(cli, NULL, "no command given (see '%s --help')", cli->prog);
 }
 
 bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
@@ -833,13 +856,17 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	void *args;
 
 	find_words(tables, argc, argv, &w1, &w2);
+	if (w1 >= 0)
+		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
+	if (cmd)
+		snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
+			 two_words ? " " : "", two_words ? cmd->verb : "");
 	if (detached_value(argc, argv, msg, sizeof(msg)) ||
 	    unknown_option(tables, argc, argv, w1 >= 0 ? w1 : argc, msg, sizeof(msg))) {
 		quiet_globals(cli, argc, argv);
-		return cli_fail(cli, EXIT_USAGE, "%s (see '%s --help')", msg, cli->prog);
+		return usage_fail(cli, cmd ? cmdname : NULL, "%s (see '%s --help')", msg,
+				  cli->prog);
 	}
-	if (w1 >= 0)
-		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
 	if (!cmd && w1 >= 0 && (!strcmp(argv[w1], "help") || !strcmp(argv[w1], "version")))
 		return help_or_version(cli, tables, doc, argc, argv, w1);
 	if (!cmd && w1 >= 0)
@@ -848,8 +875,6 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	if (!cmd)
 		return no_command(cli, tables, doc, argc, argv);
 
-	snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
-		 two_words ? " " : "", two_words ? cmd->verb : "");
 	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
 	args = calloc(1, cmd->args_size ? cmd->args_size : 1);
 	if (asprintf(&cmd_doc, "%s%s%s", cmd->summary,
@@ -948,7 +973,7 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 	if (!cli->session)
 		cli->session = upcall_session_new(&t);
 	if (!cli->session)
-		return cli_fail(cli, EXIT_OSERR, "Failed to set up a session: %s", strerror(errno));
+		return cli_fail(cli, EXIT_OSERR, "failed to set up a session: %s", strerror(errno));
 	upcall_session_set_timeout(cli->session, cli->timeout_ms);
 	upcall_session_set_wait(cli->session, cli->wait_ms);
 	upcall_session_set_arch(cli->session, cli->arch);
@@ -1054,6 +1079,15 @@ void cli_say(struct cli *cli, const char *fmt, ...)
 	free(msg);
 }
 
+void cli_set_addr(struct cli *cli, const char *key, uint64_t v)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_hex", key);
+	cli_set(cli, key, json_u64(v));
+	cli_set(cli, k, json_hex(v));
+}
+
 static void print_json(struct cli *cli, int code, const char *error)
 {
 	json_t *o = result(cli);
@@ -1068,6 +1102,8 @@ static void print_json(struct cli *cli, int code, const char *error)
 	}
 	if (cli->command)
 		json_object_set_new(o, "command", json_text(cli->command));
+	else if (code == EXIT_USAGE)	/* no command word was understood */
+		json_object_set_new(o, "command", json_null());
 	json_object_set_new(o, "ok", json_boolean(code == EXIT_DONE));
 	json_object_set_new(o, "exit_code", json_integer(code));
 	if (error)

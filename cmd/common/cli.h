@@ -159,6 +159,11 @@ int json_dumpf_u64(const json_t *j, FILE *f, size_t flags);
 json_t *json_loadb_u64(const char *buf, size_t len, size_t flags);
 /* A value of json_u64() or a non-negative integer; 0, or -1 for anything else. */
 int json_u64_value(const json_t *j, uint64_t *v);
+/* "0x100000000": an address or size also as hex, for readers of JSON. */
+json_t *json_hex(uint64_t v);
+/* Set @key to @v (json_u64) and "@key_hex" to its hex string. */
+void json_set_addr(json_t *o, const char *key, uint64_t v);
+void cli_set_addr(struct cli *cli, const char *key, uint64_t v);
 /* @s as a JSON string; bytes that are not UTF-8 become U+FFFD, so no key is lost. */
 json_t *json_text(const char *s);
 

@@ -185,7 +185,9 @@ static unsigned int cpus_done(const struct cpu_change *c, const struct upcall_re
 static void report_cpus(struct cli *cli, const struct cpu_change *c,
 			const struct upcall_reply *rp, bool x86)
 {
-	char list[ID_LIST_MAX];
+	const char *kind = x86 ? "APIC ID" : "CPU id", *verb = c->add ? "added" : "removed";
+	unsigned int left = c->n - c->done;
+	char list[ID_LIST_MAX], rest[ID_LIST_MAX + 64] = "";
 
 	cli_set(cli, "requested", json_integer(c->n));
 	cli_set(cli, x86 ? "apic_ids" : "cpu_ids", json_id_array(c->ids, c->n));
@@ -193,13 +195,17 @@ static void report_cpus(struct cli *cli, const struct cpu_change *c,
 		return;
 	cli_set(cli, "ret", json_integer(rp->ret));
 	cli_set(cli, "done", json_id_array(c->ids, c->done));
-	cli_set(cli, "not_done", json_id_array(c->ids + c->done, c->n - c->done));
+	cli_set(cli, "not_done", json_id_array(c->ids + c->done, left));
 	if (!c->done)
 		return;
+	if (left) {
+		format_id_list(c->ids + c->done, left, list, sizeof(list));
+		snprintf(rest, sizeof(rest), "; %s%s %s %s not %s", kind, left == 1 ? "" : "s",
+			 list, left == 1 ? "was" : "were", verb);
+	}
 	format_id_list(c->ids, c->done, list, sizeof(list));
-	cli_say(cli, "%s %u vCPU%s (%s%s %s)%s", c->add ? "added" : "removed", c->done,
-		c->done == 1 ? "" : "s", x86 ? "APIC ID" : "CPU id", c->done == 1 ? "" : "s", list,
-		c->done == c->n ? "" : "; the rest were not");
+	cli_say(cli, "%s %u vCPU%s (%s%s %s)%s", verb, c->done, c->done == 1 ? "" : "s",
+		kind, c->done == 1 ? "" : "s", list, rest);
 }
 
 /* The VMM's half of a change: what it made, and what it keeps. */
@@ -579,11 +585,13 @@ static enum upcall_status get_dimm(const struct vm_record *r, struct vmm *v,
 
 static void report_dimm(struct cli *cli, const struct vmm_dimm *d, bool is_new)
 {
+	json_t *o = json_pack("{s:s}", "dimm", d->id);
 	char sz[32];
 
-	cli_set(cli, "vmm", json_pack("{s:s, s:o, s:o, s:b}", "dimm", d->id, "base",
-				      json_u64(d->base), "size", json_u64(d->size),
-				      cli->dry_run ? "create" : "created", is_new));
+	json_set_addr(o, "base", d->base);
+	json_set_addr(o, "size", d->size);
+	json_object_set_new(o, cli->dry_run ? "create" : "created", json_boolean(is_new));
+	cli_set(cli, "vmm", o);
 	format_size(d->size, sz, sizeof(sz));
 	if (cli->dry_run && is_new && !d->base)
 		cli_say(cli, "would create in the VMM: DIMM %s (%s where the VMM places it)", d->id, sz);

@@ -345,6 +345,23 @@ int json_u64_value(const json_t *j, uint64_t *v)
 	return errno || *end || end == s + strlen(U64_MARK) ? -1 : 0;
 }
 
+json_t *json_hex(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+void json_set_addr(json_t *o, const char *key, uint64_t v)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_hex", key);
+	json_object_set_new(o, key, json_u64(v));
+	json_object_set_new(o, k, json_hex(v));
+}
+
 error_t parse_count_key(int key, const char *arg, struct argp_state *state,
 			unsigned int *count)
 {

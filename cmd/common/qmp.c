@@ -260,7 +260,7 @@ static enum upcall_status connect_socket(struct vmm *v, uint64_t deadline)
 					v->timeout_ms / 1000.0, v->path);
 		if (err == EINTR)
 			continue;
-		return vmm_fail(v, UPCALL_ERR_UNREACHABLE, "Failed to connect to VMM socket %s: %s%s",
+		return vmm_fail(v, UPCALL_ERR_UNREACHABLE, "failed to connect to VMM socket %s: %s%s",
 				v->path, strerror(err),
 				err == ECONNREFUSED ? " (is the VMM running?)" : "");
 	}

@@ -104,14 +104,17 @@ static void report_ranges(struct cli *cli, const struct vm_record *r)
 	char sz[32];
 
 	for (unsigned int i = 0; i < r->st.nmem; i++) {
-		json_array_append_new(list, json_pack("{soso}", "base",
-			json_u64(r->st.mem[i].base), "size", json_u64(r->st.mem[i].size)));
+		json_t *o = json_object();
+
+		json_set_addr(o, "base", r->st.mem[i].base);
+		json_set_addr(o, "size", r->st.mem[i].size);
+		json_array_append_new(list, o);
 		total += r->st.mem[i].size;
 	}
 	format_size(total, sz, sizeof(sz));
 	cli_set(cli, "vm", json_text(r->e->label));
 	cli_set(cli, "ranges", list);
-	cli_set(cli, "total", json_u64(total));
+	cli_set_addr(cli, "total", total);
 	cli_set(cli, "source", json_text(r->from_guest ? "guest" : "record"));
 	if (cli->output == OUTPUT_TEXT) {
 		fprintf(cli->out, "%s: %u hot-added range%s, %s in all; %s\n", r->e->label, r->st.nmem,
@@ -224,8 +227,11 @@ static int do_mem(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	    (rc = hp_vmm_dimm(cli, r, s, a->size, a->have_base, &a->base, made)))
 		return rc;
 	/* a dry run that leaves the place to the VMM does not know the base */
-	cli_set(cli, "base", cli->dry_run && !a->base ? json_null() : json_u64(a->base));
-	cli_set(cli, "size", json_u64(a->size));
+	if (cli->dry_run && !a->base)
+		cli_set(cli, "base", json_null());
+	else
+		cli_set_addr(cli, "base", a->base);
+	cli_set_addr(cli, "size", a->size);
 	return hp_mem_change(cli, r, s, add, a->base, a->size, made[0] ? made : NULL);
 }
 

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "../common/cli.h"	/* json_loadb_u64(): addresses up to 2^64-1 */
 #include "stub.h"
 
 #define QMP_LINE_MAX		65536
@@ -230,7 +231,7 @@ static void add_dimm(struct stub *st, json_t *args, const char *id, struct qmp_r
 	json_t *addr = json_object_get(args, "addr");
 	const struct stub_dimm *d;
 	unsigned int pos = 0;
-	__u64 base;
+	uint64_t base = 0;
 
 	if (!b)
 		return qmp_error(r, "GenericError", "'memdev' property is not set or names no backend");
@@ -238,9 +239,10 @@ static void add_dimm(struct stub *st, json_t *args, const char *id, struct qmp_r
 		return qmp_error(r, "GenericError", "can't use already busy memdev: %s", memdev);
 	if (s->ndimms == STUB_MAX_DIMMS)
 		return qmp_error(r, "GenericError", "no free slot found");
-	if (addr && (!json_is_integer(addr) || json_integer_value(addr) < 0))
+	if (addr && json_u64_value(addr, &base))
 		return qmp_error(r, "GenericError", "Parameter 'addr' expects uint64");
-	base = addr ? (__u64)json_integer_value(addr) : dimm_place(s, b->size);
+	if (!addr)
+		base = dimm_place(s, b->size);
 	if (!base || base % QMP_DIMM_ALIGN || base < QMP_DEVICE_BASE ||
 	    base + b->size > QMP_DEVICE_BASE + QMP_DEVICE_SIZE)
 		return qmp_error(r, "GenericError",
@@ -271,9 +273,9 @@ static json_t *query_memory(const struct stub_state *s)
 		json_t *data;
 
 		snprintf(memdev, sizeof(memdev), "/objects/%s", d->memdev);
-		data = json_pack("{s:s, s:b, s:I, s:b, s:I, s:i, s:i}", "memdev", memdev,
-				 "hotplugged", 1, "addr", (json_int_t)d->base, "hotpluggable", 1,
-				 "size", (json_int_t)d->size, "slot", i, "node", 0);
+		data = json_pack("{s:s, s:b, s:o, s:b, s:o, s:i, s:i}", "memdev", memdev,
+				 "hotplugged", 1, "addr", json_u64(d->base), "hotpluggable", 1,
+				 "size", json_u64(d->size), "slot", i, "node", 0);
 		if (data && d->id[0])
 			json_object_set_new(data, "id", json_string(d->id));
 		json_array_append_new(list, json_pack("{s:s, s:o}", "type", "dimm", "data", data));
@@ -373,7 +375,7 @@ static json_t *handle(struct stub *st, json_t *req, bool *negotiated)
 
 static bool send_json(int fd, json_t *j)
 {
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = j ? json_dumps_u64(j, JSON_COMPACT) : NULL;
 	bool ok = text && stub_write_full(fd, text, strlen(text)) == 0 &&
 		  stub_write_full(fd, "\r\n", 2) == 0;
 
@@ -403,7 +405,7 @@ void stub_qmp_serve(struct stub *st, int fd)
 			break;
 		len += n > 0 ? (size_t)n : 0;
 		while ((nl = memchr(buf, '\n', len))) {
-			json_t *req = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+			json_t *req = json_loadb_u64(buf, (size_t)(nl - buf), 0);
 			json_t *out = json_is_object(req) ? handle(st, req, &negotiated) :
 				json_pack("{s:{s:s, s:s}}", "error", "class", "GenericError",
 					  "desc", "JSON parse error");

@@ -66,8 +66,8 @@ static int run_mmio(struct cli *cli, struct mmio_args *a, bool add)
 
 	if (rc)
 		return rc;
-	cli_set(cli, "base", json_u64(a->base));
-	cli_set(cli, "size", json_u64(a->size));
+	cli_set_addr(cli, "base", a->base);
+	cli_set_addr(cli, "size", a->size);
 	cli_set(cli, "irq", json_integer((json_int_t)a->irq));
 	if (cli->dry_run) {
 		cli_set(cli, "dry_run", json_true());

@@ -58,14 +58,6 @@ static void format_window(uint64_t base, uint64_t size, char *buf, size_t len)
 	snprintf(buf, len, "0x%" PRIx64 "-0x%" PRIx64 " (%s)", base, base + size - 1, sz);
 }
 
-static json_t *json_hex(uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return json_string(buf);
-}
-
 static int run_mem_list(struct cli *cli, void *args)
 {
 	struct upcall_range_list mem;
@@ -89,15 +81,17 @@ static int run_mem_list(struct cli *cli, void *args)
 	for (unsigned int i = 0; i < mem.count; i++) {
 		const struct upcall_range *g = &mem.ranges[i];
 
-		json_array_append_new(ranges, json_pack("{sIsIsoso}", "base", (json_int_t)g->base,
-			"size", (json_int_t)g->size, "base_hex", json_hex(g->base),
-			"size_hex", json_hex(g->size)));
+		json_t *o = json_object();
+
+		json_set_addr(o, "base", g->base);
+		json_set_addr(o, "size", g->size);
+		json_array_append_new(ranges, o);
 		total += g->size;
 	}
 	format_size(total, sz, sizeof(sz));
 	cli_set(cli, "count", json_integer(mem.count));
 	cli_set(cli, "ranges", ranges);
-	cli_set(cli, "total", json_integer((json_int_t)total));
+	cli_set_addr(cli, "total", total);
 	cli_say(cli, "%u range%s hot-added through upcall, %s in all", mem.count,
 		mem.count == 1 ? "" : "s", sz);
 	for (unsigned int i = 0; i < mem.count; i++) {
@@ -134,11 +128,14 @@ static int run_mmio_list(struct cli *cli, void *args)
 		return query_failed(cli, s, st, "virtio-mmio devices", UPCALL_MSG_QUERY_MMIO);
 	}
 	list = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{sIsIsIsoso}",
-			"base", (json_int_t)devs[i].base, "size", (json_int_t)devs[i].size,
-			"irq", (json_int_t)devs[i].irq, "base_hex", json_hex(devs[i].base),
-			"size_hex", json_hex(devs[i].size)));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		json_set_addr(o, "base", devs[i].base);
+		json_set_addr(o, "size", devs[i].size);
+		json_object_set_new(o, "irq", json_integer((json_int_t)devs[i].irq));
+		json_array_append_new(list, o);
+	}
 	cli_set(cli, "count", json_integer((json_int_t)n));
 	cli_set(cli, "devices", list);
 	cli_say(cli, "%zu virtio-mmio device%s added through upcall", n, n == 1 ? "" : "s");

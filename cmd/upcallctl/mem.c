@@ -50,8 +50,8 @@ static int run_mem(struct cli *cli, struct range_arg *a, bool add)
 	if (!rc)
 		rc = hp_begin(cli, &r, s, false, true);
 	if (!rc) {
-		cli_set(cli, "base", json_u64(a->base));
-		cli_set(cli, "size", json_u64(a->size));
+		cli_set_addr(cli, "base", a->base);
+		cli_set_addr(cli, "size", a->size);
 		rc = hp_mem_change(cli, &r, s, add, a->base, a->size, NULL);
 	}
 	record_close(&r);

@@ -288,7 +288,7 @@ mem() { sed -n 's/^mem: \{0,1\}//p' "$T/$1/$2.state"; }
 	assert_equal "$(pick 'S["h1"]["failures"], S["h3"]["failures"]')" "[0, 1]"
 	assert_equal "$(cpus h1 web1),$(cpus h1 web2)" "0,1,0,1"
 	assert_equal "$(pick 'R["h3"][0]["msg"]')" \
-		"1 of 2 VMs failed: web2: Failed to connect to $T/h3/web2.sock: No such file or directory"
+		"1 of 2 VMs failed: web2: failed to connect to $T/h3/web2.sock: No such file or directory"
 	assert_equal "$(pick 'R["h3"][0]["rc"]')" "3"
 	assert_equal "$(pick 'R["h3"][0]["vms"]["web2"]["rc"], R["h3"][0]["vms"]["web2"]["failed"]')" "[69, true]"
 	# the live VM of the failed host got its vCPU, and the result says so
@@ -300,7 +300,7 @@ mem() { sed -n 's/^mem: \{0,1\}//p' "$T/$1/$2.state"; }
 	play --limit h3
 	assert_failure 2
 	assert_equal "$(pick 'R["h3"][0]["msg"], R["h3"][0]["rc"], R["h3"][0]["changed"]')" \
-		"[\"Failed to connect to $T/h3/web2.sock: No such file or directory\", 69, false]"
+		"[\"failed to connect to $T/h3/web2.sock: No such file or directory\", 69, false]"
 }
 
 @test "a partial resize fails, says it was partial, and reports what changed" {
@@ -442,7 +442,7 @@ mem() { sed -n 's/^mem: \{0,1\}//p' "$T/$1/$2.state"; }
 	# h2: web1 reported, web2 not reachable, the host failed
 	assert_equal "$(pick 'S["h2"]["failures"], R["h2"][0]["rc"], R["h2"][0]["vms"]["web2"]["rc"]')" "[1, 3, 69]"
 	assert_equal "$(pick 'R["h2"][0]["msg"]')" \
-		"1 of 2 VMs failed: web2: Failed to connect to $T/h2/web2.sock: No such file or directory"
+		"1 of 2 VMs failed: web2: failed to connect to $T/h2/web2.sock: No such file or directory"
 	assert_equal "$(pick 'R["h2"][0]["vms"]["web2"]["reachable"], R["h2"][0]["vms"]["web1"]["vcpus"]["count"]')" \
 		"[false, 1]"
 }

@@ -112,7 +112,7 @@ blocking: protocol: short reply to QUERY_CPUS: connection closed after 100 of 10
 	EOF
 	run_bounded 30 "$EVLOOP" --compare "$BATS_TEST_TMPDIR/none.sock"
 	assert_success
-	assert_line --index 0 "async: unreachable: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
+	assert_line --index 0 "async: unreachable: failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
 }
 
 @test "evloop: the event-loop example of libupcall(3) builds and counts each VM's CPUs" {
@@ -135,7 +135,7 @@ blocking: protocol: short reply to QUERY_CPUS: connection closed after 100 of 10
 	assert_success
 	# in the order the VMs answered
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" \
-		"$BATS_TEST_TMPDIR/none.sock: unreachable: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory
+		"$BATS_TEST_TMPDIR/none.sock: unreachable: failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory
 $BATS_TEST_TMPDIR/vm1.sock: 2 CPUs online
 $BATS_TEST_TMPDIR/vm2.sock: 3 CPUs online
 $BATS_TEST_TMPDIR/vm3.sock: 4 CPUs online"

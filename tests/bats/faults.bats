@@ -30,18 +30,18 @@ fault_case() {
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" cpu add 1
 	assert_failure 69
 	assert_one_line
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
 }
 
 @test "a path that is a file or a directory, not a socket: 69, said so" {
 	touch "$BATS_TEST_TMPDIR/plain"
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/plain" ping
 	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/plain: it is a file, not a socket (give the VMM's socket)"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR/plain: it is a file, not a socket (give the VMM's socket)"
 	# not waited for either: it will not turn into a socket
 	run "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR" --wait=30 ping
 	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR: it is a directory, not a socket (give the VMM's socket)"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR: it is a directory, not a socket (give the VMM's socket)"
 }
 
 @test "permission denied: 69" {
@@ -127,7 +127,7 @@ fault_case() {
 	start_stub --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=2
 	run ctl cpu add 3
 	assert_failure 2
-	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
+	assert_line "added 1 vCPU (APIC ID 1); APIC IDs 2, 3 were not added"
 	assert_line "upcallctl: guest replied -5 (Input/output error) to ADD_CPU after 1 of 3 CPUs: a vCPU did not come up (the VMM has not created it, or it failed to start)"
 	assert_equal "$(stub_state cpus)" "0,1"
 }
@@ -147,7 +147,7 @@ assert o["done"] == [1] and o["not_done"] == [2, 3] and o["exit_code"] == 2, o
 	start_stub --boot-vcpus 1 --max-vcpus 8 --fault stop-cpu=2
 	run ctl cpu add 3
 	assert_failure 2
-	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
+	assert_line "added 1 vCPU (APIC ID 1); APIC IDs 2, 3 were not added"
 	assert_line "upcallctl: guest handled 1 of 3 CPUs of ADD_CPU without an error"
 	assert_equal "$(stub_state last)" "ADD_CPU ret=0 index=1 size=258 ids=1,2,3"
 	assert_equal "$(stub_state cpus)" "0,1"

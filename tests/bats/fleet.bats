@@ -160,7 +160,7 @@ write_group_inventory() {
 	run "$UPCALLCTL" --vm "$(sock gone1)" --vm "$(sock gone2)" ping
 	assert_failure 69
 	assert_line "$(sock gone1): failed (unreachable, exit 69)"
-	assert_line "upcallctl: $(sock gone1): Failed to connect to $(sock gone1): No such file or directory"
+	assert_line "upcallctl: $(sock gone1): failed to connect to $(sock gone1): No such file or directory"
 	assert_line "0 ok, 2 failed of 2 VMs"
 	start_vm refuses --fault errno=5
 	run "$UPCALLCTL" --vm "$(sock gone1)" --vm "$(sock refuses)" cpu add 1

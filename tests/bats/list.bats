@@ -37,7 +37,7 @@ teardown() {
 	assert_line --index 0 "1 range hot-added through upcall, 256MiB in all"
 	assert_line --index 1 "  0x200000000-0x20fffffff (256MiB)"
 	run ctl -o json mem list
-	assert_output --partial '"ranges":[{"base":8589934592,"size":268435456,"base_hex":"0x200000000","size_hex":"0x10000000"}]'
+	assert_output --partial '"ranges":[{"base":8589934592,"base_hex":"0x200000000","size":268435456,"size_hex":"0x10000000"}]'
 }
 
 @test "mmio list: the windows and IRQs, after add and del; empty when none" {
@@ -57,7 +57,7 @@ teardown() {
 	  0xd0002000-0xd0002fff (4KiB) IRQ 7
 	OUT
 	run ctl -o json mmio list
-	assert_output --partial '"count":2,"devices":[{"base":3489660928,"size":512,"irq":5,"base_hex":"0xd0000000","size_hex":"0x200"},{"base":3489669120,"size":4096,"irq":7,'
+	assert_output --partial '"count":2,"devices":[{"base":3489660928,"base_hex":"0xd0000000","size":512,"size_hex":"0x200","irq":5},{"base":3489669120,"base_hex":"0xd0002000","size":4096,"size_hex":"0x1000","irq":7'
 }
 
 @test "mmio list: a list longer than one reply is read in pages, in order" {

@@ -24,7 +24,7 @@ teardown() { stop_stub; }
 	run mem add 512M
 	assert_output "added 512MiB of memory at 0x100000000-0x11fffffff"
 	run mem -o json list
-	assert_output --partial '"ranges":[{"base":4294967296,"size":536870912},{"base":5368709120,"size":268435456}]'
+	assert_output --partial '"ranges":[{"base":4294967296,"base_hex":"0x100000000","size":536870912,"size_hex":"0x20000000"},{"base":5368709120,"base_hex":"0x140000000","size":268435456,"size_hex":"0x10000000"}]'
 	run grep -c 'base: 0x' "$RECORD"
 	assert_output 2
 }
@@ -101,7 +101,7 @@ teardown() { stop_stub; }
 	sed -i '$a pending: "add vCPUs 1"' "$RECORD"
 	run mem -o json sync
 	assert_success
-	assert_output --partial '"ranges":[{"base":4294967296,"size":268435456}]'
+	assert_output --partial '"ranges":[{"base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000"}]'
 	assert_output --partial '"source":"guest"'
 	grep -qx 'pending: "add vCPUs 1"' "$RECORD"
 	grep -qx -- '- {base: 0x100000000, size: 0x10000000}' "$RECORD"

@@ -400,7 +400,7 @@ for line in sys.argv[1].splitlines():
     print(ascii([r.get("vm"), r.get("error", "")[:17], r.get("failed_vms")]))' "$output"
 	assert_success
 	local want=$BATS_TEST_TMPDIR/\\ufffd.sock
-	assert_line "['$want', 'Failed to connect', None]"
+	assert_line "['$want', 'failed to connect', None]"
 	assert_line "['$BATS_TEST_TMPDIR/vm.sock', '', None]"
 	assert_line "[None, '1 of 2 VMs failed', ['$want']]"
 	run --separate-stderr "$UPCALLCTL" -o json "$(printf 'x\xff')"

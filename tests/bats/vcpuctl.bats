@@ -60,7 +60,7 @@ teardown() { stop_stub; }
 	start_stub --no-query --boot-vcpus 1 --max-vcpus 8 --fault fail-cpu=2
 	run vcpu set-count 4
 	assert_failure 2
-	assert_line "added 1 vCPU (APIC ID 1); the rest were not"
+	assert_line "added 1 vCPU (APIC ID 1); APIC IDs 2, 3 were not added"
 	assert_equal "$(stub_state cpus)" "0,1"
 	assert_equal "$(record_cpus)" "0,1"
 }

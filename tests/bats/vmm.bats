@@ -191,7 +191,7 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 
 	run mem -o json add 256M
 	assert_success
-	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"size":268435456,"created":false}'
+	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000","created":false}'
 	assert_output --partial "reused the VMM's DIMM, which the guest no longer had: upcall-dimm0 (256MiB at 0x100000000)"
 	# another size is another DIMM
 	run mem add 512M
@@ -253,7 +253,7 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 	assert_equal "$(stub_state cpus)" "0"
 	run mem -o json add 256M
 	assert_failure 2
-	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"size":268435456,"created":true}'
+	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000","created":true}'
 	assert_output --partial '"status":"partial"'
 	assert_output --partial "the VMM keeps DIMM upcall-dimm0, which it made for it"
 	# nothing new to make: a plain guest refusal
@@ -267,14 +267,14 @@ the VMM keeps DIMM upcall-dimm0: QEMU unplugs one only through the guest's ACPI;
 	start_stub --max-vcpus 4
 	run vcpu set-count 2
 	assert_failure 69
-	assert_output "vcpuctl: Failed to connect to VMM socket $QMP: No such file or directory"
+	assert_output "vcpuctl: failed to connect to VMM socket $QMP: No such file or directory"
 	run mem add 128M
 	assert_failure 69
-	assert_output "memctl: Failed to connect to VMM socket $QMP: No such file or directory"
+	assert_output "memctl: failed to connect to VMM socket $QMP: No such file or directory"
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$QMP"
 	run vcpu set-count 2
 	assert_failure 69
-	assert_output "vcpuctl: Failed to connect to VMM socket $QMP: Connection refused (is the VMM running?)"
+	assert_output "vcpuctl: failed to connect to VMM socket $QMP: Connection refused (is the VMM running?)"
 	rm -f "$QMP"
 	start_peer silent
 	timed_run vcpu -t 0.5 set-count 2

@@ -45,7 +45,7 @@ late_guest() {
 	# at once: not after --wait's default of 60 s
 	run_bounded 30 "$UPCALLCTL" --vm "$BATS_TEST_TMPDIR/none.sock" ping
 	assert_failure 69
-	assert_output "upcallctl: Failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
+	assert_output "upcallctl: failed to connect to $BATS_TEST_TMPDIR/none.sock: No such file or directory"
 }
 
 @test "--wait gives up after its time with the last reason" {

@@ -60,6 +60,11 @@ def format_size(n):
     return str(n) if i < 0 else '%d%siB' % (n, _UNITS[i])
 
 
+def plain_ranges(ranges):
+    """The tools' ranges as base and size only (not their *_hex twins)."""
+    return [{'base': r.get('base'), 'size': r.get('size')} for r in ranges or []]
+
+
 def format_range(r):
     if r.get('base') is None:
         return '%s (placed by memctl)' % format_size(r['size'])

@@ -146,7 +146,7 @@ vms:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.upcall.tools.plugins.module_utils.upcall import (
-    COMMON_ARGS, Outcome, Tools)
+    COMMON_ARGS, Outcome, Tools, plain_ranges)
 
 
 def main():
@@ -173,6 +173,8 @@ def main():
             for name, obj in out.answers(res, up):
                 if obj.get('ok'):
                     out.vm(name)[key] = dict((k, obj.get(k)) for k in fields)
+                    if key == 'memory':
+                        out.vm(name)[key]['ranges'] = plain_ranges(obj.get('ranges'))
                 elif out.ok(name):
                     out.failed(name, obj)
     out.finish()

@@ -193,7 +193,7 @@ vms:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.upcall.tools.plugins.module_utils.upcall import (
     COMMON_ARGS, EXIT_USAGE, Outcome, Tools, diff_text, format_range,
-    format_size, parse_size)
+    format_size, parse_size, plain_ranges)
 
 
 def sort_ranges(ranges):
@@ -307,7 +307,7 @@ def main():
             out.failed(name, obj)
             continue
         r = out.vm(name)
-        ranges = sort_ranges(obj.get('ranges') or [])
+        ranges = sort_ranges(plain_ranges(obj.get('ranges')))
         r['before'] = {'total': obj.get('total', 0), 'ranges': ranges, 'source': obj.get('source')}
         set_after(r, ranges)
         r['added'], r['removed'] = [], []

@@ -96,7 +96,7 @@ msg:
       VM's name and message.
   returned: failure
   type: str
-  sample: "Failed to connect to /run/web2.sock: No such file or directory"
+  sample: "failed to connect to /run/web2.sock: No such file or directory"
 vms:
   description: One entry per VM, keyed by the name the tools give it.
   returned: always
