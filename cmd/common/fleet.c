@@ -100,25 +100,24 @@ static int expand_glob(struct fleet *f, const char *pattern)
  */
 static char *vm_key(const struct fleet *f, const char *vm)
 {
-	struct cli w = *f->cli;
+	struct vm_entry *e = malloc(sizeof(*e));
 	struct upcall_target t;
-	char *msg = NULL, *key = NULL;
-	size_t len = 0;
+	struct ucerr ue;
+	char *key = NULL;
 
-	w.vms = NULL;
-	w.nvms = 0;
-	w.session = NULL;
-	w.entry = NULL;
-	w.result = NULL;
-	w.output = OUTPUT_TEXT;
-	w.out = w.err = open_memstream(&msg, &len);
-	if (w.err && inventory_resolve(&w, vm, &t) == EXIT_DONE)
-		key = strdup(w.entry->name);
-	cli_free(&w);
-	if (w.err)
-		fclose(w.err);
-	free(msg);
+	if (e && inventory_resolve(f->cli->config, f->cli->port, vm, e, &t, &ue) == EXIT_DONE)
+		key = strdup(e->name);
+	free(e);
 	return key;
+}
+
+static int resolve_group(struct fleet *f, const char *group)
+{
+	struct ucerr ue;
+
+	if (inventory_resolve_group(f->cli->config, group, add_target, f, &ue))
+		return cli_report(f->cli, &ue);
+	return EXIT_DONE;
 }
 
 /* Each VM once: of several names for one VM, the first given is run. */
@@ -158,7 +157,7 @@ static int expand(struct fleet *f)
 		const char *vm = f->cli->vms[i];
 
 		if (vm[0] == '@')
-			rc = inventory_resolve_group(f->cli, vm + 1, add_target, f);
+			rc = resolve_group(f, vm + 1);
 		else if (is_pattern(vm))
 			rc = expand_glob(f, vm);
 		else if (add_target(f, vm))
