@@ -14,7 +14,7 @@
 
 #include "cancel.h"
 #include "cli.h"
-#include "fleet.h"
+#include "cli-fleet.h"
 #include "inventory.h"
 #include "progress.h"
 
@@ -77,7 +77,7 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'm':
 		cli->vm = arg;
-		if (fleet_add_vm(cli, arg))
+		if (cli_add_vm(cli, arg))
 			argp_failure(state, EXIT_OSERR, ENOMEM, "--vm");
 		break;
 	case 'j':
@@ -877,12 +877,12 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	}
 	/* $UPCALL_VM stands in for --vm: a glob or an @GROUP there works too */
 	env_vm = getenv("UPCALL_VM");
-	if (run && !cli->nvms && env_vm && *env_vm && fleet_add_vm(cli, env_vm)) {
+	if (run && !cli->nvms && env_vm && *env_vm && cli_add_vm(cli, env_vm)) {
 		rc = cli_fail(cli, EXIT_OSERR, "out of memory");
 		run = false;
 	}
 	if (run)
-		rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
+		rc = cli_fleet_wanted(cli) ? cli_fleet_run(cli, cmd, args) : cmd->run(cli, args);
 	cli->command = NULL;
 out:
 	free(cmd_doc);
@@ -978,7 +978,7 @@ static json_t *result(struct cli *cli)
 {
 	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
 
-	if (!cli->result && (cli->result = json_object()) && vm && *vm && !fleet_wanted(cli))
+	if (!cli->result && (cli->result = json_object()) && vm && *vm && !cli_fleet_wanted(cli))
 		json_object_set_new(cli->result, "vm", json_text(vm));
 	return cli->result;
 }
