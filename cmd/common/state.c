@@ -655,6 +655,7 @@ static int rec_fields(struct rec_parse *p, struct vm_state *st)
 static int read_record(struct vm_record *r, struct vm_state *st, char *err, size_t errlen)
 {
 	struct rec_parse p = { .path = r->path, .err = err, .errlen = errlen };
+	const char *why = NULL;	/* the record cannot be opened */
 	char name[VM_NAME_MAX + 8];
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -666,9 +667,14 @@ static int read_record(struct vm_record *r, struct vm_state *st, char *err, size
 	fd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !(f = fdopen(fd, "r"))) {
-		snprintf(err, errlen, "%s: %s", r->path,
-			 fd < 0 ? strerror(errno) : "not a regular file");
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if (!(f = fdopen(fd, "r")))
+		why = strerror(errno);
+	if (why) {
+		snprintf(err, errlen, "%s: %s", r->path, why);
 		if (fd >= 0)
 			close(fd);
 		return -1;
