@@ -13,7 +13,6 @@
 
 static char dir[64];
 static struct vm_entry entry = { .name = "vm" };
-static struct cli cli = { .prog = "fuzz-state" };
 
 static void cleanup(void)
 {
@@ -47,7 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void open_record(struct vm_record *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->cli = &cli;
+	r->opts = (struct record_opts){ .prog = "fuzz-state", .notices = stderr };
 	r->e = &entry;
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r->lockfd = -1;

@@ -105,9 +105,19 @@ clean-fuzz:
 
 -include $(shell find $(FZ) -name '*.d' 2>/dev/null)
 
-# ---- test-state compiles state.c in (its helpers are static) and links
-# the rest of cmd/common/
-STATE_TEST_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out cmd/common/state.c,$(COMMON_SRC)))
-$(B)/tests/test-state: tests/unit/test-state.c tests/unit/tap.h cmd/common/state.c $(wildcard cmd/common/*.h) $(STATE_TEST_OBJ) $(INTLIB)
+# ---- the layers of cmd/common/ (cmd/common/README.md): each unit test
+# links only its layer and those below it, never the CLI (cli.o,
+# cli-fleet.o, hotplug.o, progress.o), so a call upward fails the build.
+LAYER_INVENTORY_OBJ := $(addprefix $(B)/cmd/common/,error.o parse.o topology.o inventory.o)
+LAYER_STATE_OBJ := $(LAYER_INVENTORY_OBJ) $(B)/cmd/common/cancel.o
+$(B)/tests/test-inventory: tests/unit/test-inventory.c tests/unit/tap.h $(wildcard cmd/common/*.h) $(LAYER_INVENTORY_OBJ) $(INTLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(STATE_TEST_OBJ) $(INTLIB) $(LDFLAGS) $(TOOL_LIBS) -pthread
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LAYER_INVENTORY_OBJ) $(INTLIB) $(LDFLAGS) -ljansson -lyaml
+LAYER_FLEET_OBJ := $(LAYER_STATE_OBJ) $(B)/cmd/common/fleet.o
+$(B)/tests/test-fleet: tests/unit/test-fleet.c tests/unit/tap.h $(wildcard cmd/common/*.h) $(LAYER_FLEET_OBJ) $(INTLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LAYER_FLEET_OBJ) $(INTLIB) $(LDFLAGS) -ljansson -lyaml -pthread
+# test-state compiles state.c in (its helpers are static)
+$(B)/tests/test-state: tests/unit/test-state.c tests/unit/tap.h cmd/common/state.c $(wildcard cmd/common/*.h) $(LAYER_STATE_OBJ) $(INTLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LAYER_STATE_OBJ) $(INTLIB) $(LDFLAGS) -ljansson -lyaml -pthread

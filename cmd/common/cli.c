@@ -14,7 +14,7 @@
 
 #include "cancel.h"
 #include "cli.h"
-#include "fleet.h"
+#include "cli-fleet.h"
 #include "inventory.h"
 #include "progress.h"
 
@@ -77,7 +77,7 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'm':
 		cli->vm = arg;
-		if (fleet_add_vm(cli, arg))
+		if (cli_add_vm(cli, arg))
 			argp_failure(state, EXIT_OSERR, ENOMEM, "--vm");
 		break;
 	case 'j':
@@ -162,20 +162,7 @@ void cli_free(struct cli *cli)
 
 int cli_exit_code(enum upcall_status st)
 {
-	switch (st) {
-	case UPCALL_OK: return EXIT_DONE;
-	case UPCALL_ERR_GUEST: return EXIT_REFUSED;
-	case UPCALL_ERR_PARTIAL: return EXIT_PARTIAL;
-	case UPCALL_ERR_INVALID: return EXIT_USAGE;
-	case UPCALL_ERR_UNREACHABLE: return EXIT_UNREACHABLE;
-	case UPCALL_ERR_TIMEOUT: return EXIT_TIMEOUT;
-	case UPCALL_ERR_PROTOCOL: return EXIT_PROTOCOL;
-	case UPCALL_ERR_CANCELLED: return EXIT_CANCELLED;
-	case UPCALL_ERR_SYSTEM:
-	case UPCALL_IN_PROGRESS:	/* the tools block: never returned */
-		break;
-	}
-	return EXIT_OSERR;
+	return exit_code_of(st);
 }
 
 static bool needs_value(const struct argp_option *o)
@@ -915,12 +902,12 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	}
 	/* $UPCALL_VM stands in for --vm: a glob or an @GROUP there works too */
 	env_vm = getenv("UPCALL_VM");
-	if (run && !cli->nvms && env_vm && *env_vm && fleet_add_vm(cli, env_vm)) {
+	if (run && !cli->nvms && env_vm && *env_vm && cli_add_vm(cli, env_vm)) {
 		rc = cli_fail(cli, EXIT_OSERR, "out of memory");
 		run = false;
 	}
 	if (run)
-		rc = fleet_wanted(cli) ? fleet_run(cli, cmd, args) : cmd->run(cli, args);
+		rc = cli_fleet_wanted(cli) ? cli_fleet_run(cli, cmd, args) : cmd->run(cli, args);
 	cli->command = NULL;
 out:
 	free(cmd_doc);
@@ -929,8 +916,13 @@ out:
 	return rc;
 }
 
-static bool same_target(const struct upcall_target *a,
-			const struct upcall_target *b)
+/*
+ * Would a session to @a reach @b: same transport, port and address as
+ * typed?  (inventory.c's same_target() asks whether two targets are one VM,
+ * whatever the port.)
+ */
+static bool same_endpoint(const struct upcall_target *a,
+			  const struct upcall_target *b)
 {
 	if (a->transport != b->transport || a->port != b->port)
 		return false;
@@ -952,6 +944,23 @@ static int wait_connected(struct cli *cli, const char *vm, const struct upcall_t
 	return st == UPCALL_OK ? EXIT_DONE : cli_finish(cli, st);
 }
 
+/* @vm through the inventory into cli->entry and @t; reported on failure. */
+static int cli_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
+{
+	struct ucerr ue;
+
+	free(cli->entry);
+	cli->entry = malloc(sizeof(*cli->entry));
+	if (!cli->entry)
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	if (inventory_resolve(cli->config, cli->port, vm, cli->entry, t, &ue))
+		return cli_report(cli, &ue);
+	if (cli->entry->have_arch && !cli->arch_set)
+		cli->arch = cli->entry->arch;
+	inventory_set_arch(cli->entry, cli->arch);
+	return EXIT_DONE;
+}
+
 int cli_session(struct cli *cli, struct upcall_session **out)
 {
 	struct upcall_target t;
@@ -962,11 +971,11 @@ int cli_session(struct cli *cli, struct upcall_session **out)
 		return cli_fail(cli, EXIT_USAGE, cli->shell_syntax ?
 				"no VM given: use 'connect TARGET' or --vm TARGET on the line" :
 				"no VM given: use --vm TARGET or set UPCALL_VM");
-	rc = inventory_resolve(cli, vm, &t);
+	rc = cli_resolve(cli, vm, &t);
 	if (rc)
 		return rc;
 	/* The shell keeps its session unless a line names another VM. */
-	if (cli->session && !same_target(upcall_session_target(cli->session), &t)) {
+	if (cli->session && !same_endpoint(upcall_session_target(cli->session), &t)) {
 		upcall_session_free(cli->session);
 		cli->session = NULL;
 	}
@@ -994,7 +1003,7 @@ static json_t *result(struct cli *cli)
 {
 	const char *vm = cli->vm ? cli->vm : getenv("UPCALL_VM");
 
-	if (!cli->result && (cli->result = json_object()) && vm && *vm && !fleet_wanted(cli))
+	if (!cli->result && (cli->result = json_object()) && vm && *vm && !cli_fleet_wanted(cli))
 		json_object_set_new(cli->result, "vm", json_text(vm));
 	return cli->result;
 }
@@ -1144,4 +1153,11 @@ int cli_finish(struct cli *cli, enum upcall_status st)
 		return finish(cli, EXIT_DONE, NULL);
 	cli_set(cli, "status", json_text(upcall_status_name(st)));
 	return finish(cli, cli_exit_code(st), upcall_errmsg(cli->session));
+}
+
+int cli_report(struct cli *cli, const struct ucerr *e)
+{
+	if (e->st != UPCALL_OK)
+		return cli_finish(cli, e->st);
+	return cli_fail(cli, e->code, "%s", e->msg);
 }

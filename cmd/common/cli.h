@@ -14,21 +14,8 @@
 #include <jansson.h>
 #include <upcall/upcall.h>
 
-/* Exit codes, shared by all binaries (sysexits.h values where they fit). */
-enum {
-	EXIT_DONE = 0,
-	EXIT_REFUSED = 1,	/* the guest (or the VMM) refused */
-	EXIT_PARTIAL = 2,	/* some CPUs done, or the VMM made what the guest did not take */
-	EXIT_SOME_FAILED = 3,	/* several VMs: some succeeded, some failed */
-	EXIT_ALL_FAILED = 4,	/* several VMs: all failed, not all the same way */
-	EXIT_BUSY = 5,		/* --no-wait: another operation holds the VM */
-	EXIT_USAGE = 64,	/* bad command line; nothing was sent */
-	EXIT_UNREACHABLE = 69,	/* no socket, no listener, refused */
-	EXIT_OSERR = 71,	/* local failure (memory, descriptors) */
-	EXIT_TIMEOUT = 75,	/* the guest or VMM did not answer in time */
-	EXIT_PROTOCOL = 76,	/* bad magic, wrong type, short frame */
-	EXIT_CANCELLED = 130,	/* interrupted */
-};
+#include "error.h"
+#include "parse.h"
 
 #define CLI_EXIT_CODES_DOC						\
 	"Exit status: 0 done; 1 the guest or the VMM refused; 2 partial (some CPUs " \
@@ -132,20 +119,9 @@ int cli_finish(struct cli *cli, enum upcall_status st);
 int cli_fail(struct cli *cli, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cli_exit_code(enum upcall_status st);
+/* Report @e (from a layer below) as cli_fail() or cli_finish() would; returns its code. */
+int cli_report(struct cli *cli, const struct ucerr *e);
 
-/* Argument parsers: return 0, or -1 with a message in @err. */
-int parse_u64(const char *s, uint64_t *v, char *err, size_t errlen);
-int parse_size(const char *s, uint64_t *v, char *err, size_t errlen);
-int parse_uint(const char *s, unsigned long min, unsigned long max,
-	       unsigned long *v, const char *what, char *err, size_t errlen);
-int parse_id_list(const char *s, uint8_t *ids, unsigned int max,
-		  unsigned int *n, char *err, size_t errlen);
-int parse_pci_addr(const char *s, uint8_t *bus, uint8_t *devfn, char *err,
-		   size_t errlen);
-void format_size(uint64_t v, char *buf, size_t len);
-/* Room for any list of IDs: "255, " per ID. */
-#define ID_LIST_MAX (UPCALL_MAX_APIC_IDS * 5)
-void format_id_list(const uint8_t *ids, unsigned int n, char *buf, size_t len);
 json_t *json_id_array(const uint8_t *ids, unsigned int n);
 /*
  * An unsigned 64-bit value (an address) as a JSON number, also above

@@ -128,13 +128,33 @@ static void pending_notice(struct cli *cli, const struct vm_record *r, bool aske
 	free(after);
 }
 
+int hp_record_open(struct cli *cli, struct vm_record *r, bool reseed)
+{
+	struct record_opts o = {
+		.prog = cli->prog, .notices = cli->err, .timeout_ms = cli->timeout_ms,
+		.no_wait = cli->no_wait, .verbose = cli->verbose, .dry_run = cli->dry_run,
+	};
+
+	return record_open(r, &o, cli->entry, reseed) ? cli_report(cli, &r->error) : EXIT_DONE;
+}
+
+int hp_record_save(struct cli *cli, struct vm_record *r, const char *what)
+{
+	return record_save(r, what) ? cli_report(cli, &r->error) : EXIT_DONE;
+}
+
+int hp_record_unsent(struct cli *cli, struct vm_record *r)
+{
+	return record_unsent(r) ? cli_report(cli, &r->error) : EXIT_DONE;
+}
+
 int hp_begin(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	     bool cpus, bool mem)
 {
-	int rc = record_open(cli, r, false);
+	int rc = hp_record_open(cli, r, false);
 
-	if (!rc)
-		rc = record_refresh(r, s, cpus, mem);
+	if (!rc && record_refresh(r, s, cpus, mem))
+		rc = cli_report(cli, &r->error);
 	if (!rc && *r->st.pending)
 		pending_notice(cli, r, cpus || mem);
 	return rc;
@@ -156,7 +176,7 @@ static int mark_pending(struct cli *cli, struct vm_record *r, struct upcall_sess
 {
 	enum upcall_status st = upcall_connect(s);
 
-	return st ? cli_finish(cli, st) : record_save(r, what);
+	return st ? cli_finish(cli, st) : hp_record_save(cli, r, what);
 }
 
 /* Did a reply say what happened?  Otherwise the outcome is unknown. */
@@ -272,7 +292,7 @@ static int vmm_add_cpus(struct cli *cli, struct vm_record *r, const struct cpu_c
 		state_vmm_cpus(&r->st, have, nhave);
 	if (!st)
 		return EXIT_DONE;
-	if ((rc = record_save(r, NULL)))
+	if ((rc = hp_record_save(cli, r, NULL)))
 		return rc;
 	cli_set(cli, "status", json_text(upcall_status_name(st)));
 	if (!*made)
@@ -352,7 +372,7 @@ static int cpus_unknown(struct cli *cli, struct vm_record *r, struct upcall_sess
 		state_cpus_set(&r->st, on.ids, on.count);
 		r->st.nuncertain = 0;
 		report_cpus(cli, c, rp, x86);
-		if ((rc = record_save(r, "")))
+		if ((rc = hp_record_save(cli, r, "")))
 			return rc;
 		cli_set(cli, "source", json_text("guest"));
 		cli_set(cli, "status", json_text(upcall_status_name(c->done ? UPCALL_ERR_PARTIAL :
@@ -363,7 +383,7 @@ static int cpus_unknown(struct cli *cli, struct vm_record *r, struct upcall_sess
 	c->done = 0;
 	state_uncertain_add(&r->st, c->ids, c->n);
 	cli_set(cli, "uncertain", json_id_array(c->ids, c->n));
-	if ((rc = record_save(r, "")))
+	if ((rc = hp_record_save(cli, r, "")))
 		return rc;
 	format_id_list(c->ids, c->n, list, sizeof(list));
 	cli_set(cli, "status", json_text(upcall_status_name(UPCALL_ERR_PARTIAL)));
@@ -428,13 +448,13 @@ int hp_cpu_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 	report_cpus(cli, c, &rp, x86);
 	if (vmm && !c->add && replied(c->st))
 		vmm_kept_cpus(cli, c);
-	if (c->st == UPCALL_ERR_INVALID && (rc = record_unsent(r)))	/* never sent */
+	if (c->st == UPCALL_ERR_INVALID && (rc = hp_record_unsent(cli, r)))	/* never sent */
 		return rc;
 	if (!replied(c->st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, c->st);
 	(c->add ? state_cpus_add : state_cpus_del)(&r->st, c->ids, c->done);
 	state_uncertain_del(&r->st, c->ids, c->done);
-	if ((rc = record_save(r, "")))
+	if ((rc = hp_record_save(cli, r, "")))
 		return rc;
 	if (made && c->st != UPCALL_OK)
 		return vmm_not_taken(cli, s, c, made_ids, made);
@@ -637,7 +657,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 	}
 	if (is_new)
 		snprintf(made, VMM_ID_MAX, "%s", dimm.id);
-	if (st && (rc = record_save(r, NULL)))
+	if (st && (rc = hp_record_save(cli, r, NULL)))
 		return rc;
 	if (st) {
 		cli_set(cli, "status", json_text(upcall_status_name(is_new ? UPCALL_ERR_PARTIAL : st)));
@@ -648,7 +668,7 @@ int hp_vmm_dimm(struct cli *cli, struct vm_record *r, struct upcall_session *s,
 		return cli_fail(cli, cli_exit_code(st), "%s", vmm_errmsg(&v));
 	}
 	if (is_new && !cli->dry_run && (rc = check_placed(cli, r, &dimm))) {
-		record_save(r, NULL);
+		hp_record_save(cli, r, NULL);
 		return rc;
 	}
 	return EXIT_DONE;
@@ -721,7 +741,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		return rc;
 	memset(&rp, 0, sizeof(rp));
 	st = add ? upcall_add_mem(s, base, size, &rp) : upcall_del_mem(s, base, size, &rp);
-	if (st == UPCALL_ERR_INVALID && (rc = record_unsent(r)))	/* never sent */
+	if (st == UPCALL_ERR_INVALID && (rc = hp_record_unsent(cli, r)))	/* never sent */
 		return rc;
 	if (!replied(st))	/* outcome unknown: the pending mark stays */
 		return cli_finish(cli, st);
@@ -736,7 +756,7 @@ int hp_mem_change(struct cli *cli, struct vm_record *r, struct upcall_session *s
 		if (!add && r->e->vmm != VMM_NONE)
 			vmm_kept_dimms(cli, r, base, size);
 	}
-	if ((rc = record_save(r, "")))
+	if ((rc = hp_record_save(cli, r, "")))
 		return rc;
 	if (st == UPCALL_ERR_GUEST && mem_contradicts(r, add, base, size, rp.ret)) {
 		char head[96];

@@ -12,6 +12,14 @@
 #include "state.h"
 
 /*
+ * record_open(), record_save() and record_unsent() for @cli's command: a
+ * failure is reported on @cli.  Each returns an exit code.
+ */
+int hp_record_open(struct cli *cli, struct vm_record *r, bool reseed);
+int hp_record_save(struct cli *cli, struct vm_record *r, const char *what);
+int hp_record_unsent(struct cli *cli, struct vm_record *r);
+
+/*
  * Lock and load the record of the VM of session @s (from cli_session()),
  * and ask the guest what it has (@cpus, @mem); a request the record still
  * marks as in flight gets a notice naming the exact command that settles

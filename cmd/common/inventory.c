@@ -15,8 +15,9 @@
 
 #include <yaml.h>
 
-#include "cli.h"
+#include "error.h"
 #include "inventory.h"
+#include "parse.h"
 
 struct inv_parse {
 	const char *file;
@@ -744,13 +745,12 @@ static bool looks_like_target(const char *vm)
 	return strchr(vm, '/') || !strncmp(vm, "unix:", 5) || !strncmp(vm, "vsock:", 6);
 }
 
-/* The files to search, in order; returns how many. */
-static int inventory_files(const struct cli *cli, char files[2][PATH_MAX])
+int inventory_files(const char *config, char files[INVENTORY_MAX_FILES][PATH_MAX])
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 
-	if (cli->config) {
-		snprintf(files[0], PATH_MAX, "%s", cli->config);
+	if (config) {
+		snprintf(files[0], PATH_MAX, "%s", config);
 		return 1;
 	}
 	snprintf(files[0], PATH_MAX, "%s", INVENTORY_SYSTEM_FILE);
@@ -763,24 +763,27 @@ static int inventory_files(const struct cli *cli, char files[2][PATH_MAX])
 	return 2;
 }
 
-/* 1 found, 0 not, or an exit code after reporting (as a negative number). */
-static int search(struct cli *cli, const char *name, const struct upcall_target *t,
-		  struct vm_entry *e, char *tried, size_t triedlen)
+/* 1 found, 0 not, or an exit code with @ue set (as a negative number). */
+static int search(const char *config, const char *name, const struct upcall_target *t,
+		  struct vm_entry *e, char *tried, size_t triedlen, struct ucerr *ue)
 {
-	char files[2][PATH_MAX], err[700];
-	int n = inventory_files(cli, files), rc;
+	char files[INVENTORY_MAX_FILES][PATH_MAX], err[700];
+	int n = inventory_files(config, files), rc;
 
 	tried[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		if (cli->config && access(files[i], F_OK) < 0)
-			return -cli_fail(cli, EXIT_USAGE, "--config %s: %s", files[i],
-					 strerror(errno));
+		if (config && access(files[i], F_OK) < 0) {
+			int saved = errno;
+
+			return -ucerr_set(ue, EXIT_USAGE, saved, "--config %s: %s", files[i],
+					  strerror(saved));
+		}
 		/* a path needs no inventory: skip one this user may not read */
-		if (t && !cli->config && access(files[i], R_OK) < 0 && errno == EACCES)
+		if (t && !config && access(files[i], R_OK) < 0 && errno == EACCES)
 			continue;
 		rc = inventory_find(files[i], name, t, e, err, sizeof(err));
 		if (rc < 0)
-			return -cli_fail(cli, EXIT_USAGE, "%s", err);
+			return -ucerr_set(ue, EXIT_USAGE, 0, "%s", err);
 		if (rc > 0)
 			return 1;
 		snprintf(tried + strlen(tried), triedlen - strlen(tried), "%s%s",
@@ -789,71 +792,70 @@ static int search(struct cli *cli, const char *name, const struct upcall_target 
 	return 0;
 }
 
-int inventory_resolve_group(struct cli *cli, const char *group,
-			    int (*add)(void *data, const char *vm), void *data)
+int inventory_resolve_group(const char *config, const char *group,
+			    int (*add)(void *data, const char *vm), void *data,
+			    struct ucerr *ue)
 {
-	char files[2][PATH_MAX], err[700], tried[2 * PATH_MAX + 8] = "";
-	int n = inventory_files(cli, files), rc;
+	char files[INVENTORY_MAX_FILES][PATH_MAX], err[700], tried[2 * PATH_MAX + 8] = "";
+	int n = inventory_files(config, files), rc;
 
 	for (int i = 0; i < n; i++) {
 		rc = inventory_find_group(files[i], group, add, data, err, sizeof(err));
 		if (rc < 0)
-			return cli_fail(cli, EXIT_USAGE, "%s", err);
+			return ucerr_set(ue, EXIT_USAGE, 0, "%s", err);
 		if (rc > 0)
 			return EXIT_DONE;
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 			 i ? ", " : "", files[i]);
 	}
-	return cli_fail(cli, EXIT_USAGE, "no group named \"%s\" in %s (add it under groups:)",
-			group, tried);
+	return ucerr_set(ue, EXIT_USAGE, 0, "no group named \"%s\" in %s (add it under groups:)",
+			 group, tried);
 }
 
-int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t)
+int inventory_resolve(const char *config, uint32_t port, const char *vm, struct vm_entry *e,
+		      struct upcall_target *t, struct ucerr *ue)
 {
-	struct vm_entry *e = calloc(1, sizeof(*e));
 	char err[256], tried[2 * PATH_MAX + 8];
 	bool by_target = looks_like_target(vm);
 	struct upcall_target key;	/* the target as the VM is known by */
 	int rc;
 
-	free(cli->entry);
-	cli->entry = e;
-	if (!e)
-		return cli_fail(cli, EXIT_OSERR, "out of memory");
-	if (by_target && upcall_target_parse(vm, cli->port, t, err, sizeof(err)) < 0)
-		return cli_fail(cli, EXIT_USAGE, "%s", err);
+	memset(e, 0, sizeof(*e));
+	if (by_target && upcall_target_parse(vm, port, t, err, sizeof(err)) < 0)
+		return ucerr_set(ue, EXIT_USAGE, 0, "%s", err);
 	if (by_target) {
 		key = *t;
 		canonical_target(&key);
 	}
-	rc = search(cli, vm, by_target ? &key : NULL, e, tried, sizeof(tried));
+	rc = search(config, vm, by_target ? &key : NULL, e, tried, sizeof(tried), ue);
 	if (rc == 0 && !by_target && access(vm, F_OK) == 0) {
 		/* a socket in the current directory, named without a slash */
 		by_target = true;
-		if (upcall_target_parse(vm, cli->port, t, err, sizeof(err)) < 0)
-			return cli_fail(cli, EXIT_USAGE, "%s", err);
+		if (upcall_target_parse(vm, port, t, err, sizeof(err)) < 0)
+			return ucerr_set(ue, EXIT_USAGE, 0, "%s", err);
 		key = *t;
 		canonical_target(&key);
-		rc = search(cli, vm, &key, e, tried, sizeof(tried));
+		rc = search(config, vm, &key, e, tried, sizeof(tried), ue);
 	}
 	if (rc < 0)
 		return -rc;
 	if (rc == 0 && !by_target)
-		return cli_fail(cli, EXIT_USAGE,
-				"no VM named \"%s\" in %s (give a socket path, unix:PATH or vsock:CID, or add it under vms:)",
-				vm, tried);
+		return ucerr_set(ue, EXIT_USAGE, 0,
+				 "no VM named \"%s\" in %s (give a socket path, unix:PATH or vsock:CID, or add it under vms:)",
+				 vm, tried);
 	if (rc == 0) {
 		inventory_default(t, e);
 		derived_name(&key, e->name, sizeof(e->name));
 		snprintf(e->label, sizeof(e->label), "%s", vm);
-	} else if (!by_target &&
-		   upcall_target_parse(e->spec, cli->port, t, err, sizeof(err)) < 0) {
-		return cli_fail(cli, EXIT_USAGE, "%s: VM %s: %s", e->file, vm, err);
+	} else if (!by_target && upcall_target_parse(e->spec, port, t, err, sizeof(err)) < 0) {
+		return ucerr_set(ue, EXIT_USAGE, 0, "%s: VM %s: %s", e->file, vm, err);
 	}
 	e->target = by_target ? key : *t;	/* connecting uses *t as typed */
-	if (e->have_arch && !cli->arch_set)
-		cli->arch = e->arch;
-	if (cli->arch == UPCALL_ARCH_AARCH64)	/* CPU ids, no APIC topology */
-		e->topo = (struct topology){ 1, e->max_vcpus, 1, 1 };
 	return EXIT_DONE;
+}
+
+void inventory_set_arch(struct vm_entry *e, enum upcall_arch arch)
+{
+	if (arch == UPCALL_ARCH_AARCH64)	/* CPU ids, no APIC topology */
+		e->topo = (struct topology){ 1, e->max_vcpus, 1, 1 };
 }

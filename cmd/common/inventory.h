@@ -13,6 +13,7 @@
 
 #include <upcall/upcall.h>
 
+#include "error.h"
 #include "topology.h"
 #include "vmm.h"
 
@@ -86,18 +87,30 @@ unsigned int vm_boot_ids(const struct vm_entry *e, uint8_t *ids);
 /* All IDs vCPUs 0..max-1 may have, ascending; returns max. */
 unsigned int vm_valid_ids(const struct vm_entry *e, uint8_t *ids);
 
-struct cli;
 /*
- * Resolve @vm (a name, PATH, unix:PATH or vsock:CID[:PORT]) through the
- * inventory into cli->entry and @t.  Returns an exit code; on failure the
- * error was reported.
+ * The files a VM or group is looked up in, in order: @config alone when
+ * given (--config), else INVENTORY_SYSTEM_FILE then the user's
+ * $XDG_CONFIG_HOME/upcall/vms.yaml (~/.config/...).  Returns how many.
  */
-int inventory_resolve(struct cli *cli, const char *vm, struct upcall_target *t);
+#define INVENTORY_MAX_FILES	2
+int inventory_files(const char *config, char files[INVENTORY_MAX_FILES][PATH_MAX]);
+
+/*
+ * Resolve @vm (a name, PATH, unix:PATH or vsock:CID[:PORT], @port when it
+ * names none) through inventory_files(@config) into @e and @t (the target
+ * as given, for connecting; e->target is how the VM is known).  Returns an
+ * exit code; on failure @ue says why.
+ */
+int inventory_resolve(const char *config, uint32_t port, const char *vm, struct vm_entry *e,
+		      struct upcall_target *t, struct ucerr *ue);
+/* The entry's topology for @arch: aarch64 has CPU ids, no APIC topology. */
+void inventory_set_arch(struct vm_entry *e, enum upcall_arch arch);
 /*
  * Expand @group from the first inventory file that defines it.  Returns an
- * exit code; on failure the error was reported.
+ * exit code; on failure @ue says why.
  */
-int inventory_resolve_group(struct cli *cli, const char *group,
-			    int (*add)(void *data, const char *vm), void *data);
+int inventory_resolve_group(const char *config, const char *group,
+			    int (*add)(void *data, const char *vm), void *data,
+			    struct ucerr *ue);
 
 #endif /* UPCALL_INVENTORY_H */

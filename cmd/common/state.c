@@ -24,11 +24,13 @@
 #include <yaml.h>
 
 #include "cancel.h"
-#include "cli.h"
+#include "clock.h"
+#include "error.h"
 #include "inventory.h"
+#include "parse.h"
 #include "state.h"
 
-static int state_dir(struct cli *cli, char *dir, size_t len)
+static int state_dir(struct ucerr *e, char *dir, size_t len)
 {
 	const char *env = getenv("UPCALL_STATE_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
 
@@ -39,42 +41,45 @@ static int state_dir(struct cli *cli, char *dir, size_t len)
 	else if (xdg && *xdg)
 		snprintf(dir, len, "%s/upcall", xdg);
 	else
-		return cli_fail(cli, EXIT_OSERR,
-				"no state directory: XDG_RUNTIME_DIR is not set (set it or UPCALL_STATE_DIR)");
+		return ucerr_set(e, EXIT_OSERR, 0,
+				 "no state directory: XDG_RUNTIME_DIR is not set (set it or UPCALL_STATE_DIR)");
 	return EXIT_DONE;
 }
 
 static int open_dir(struct vm_record *r, const char *dir)
 {
 	struct stat st;
+	int err;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return cli_fail(r->cli, EXIT_OSERR, "cannot create state directory %s: %s",
-				dir, strerror(errno));
+	if (mkdir(dir, 0700) < 0 && (err = errno) != EEXIST)
+		return ucerr_set(&r->error, EXIT_OSERR, err, "cannot create state directory %s: %s",
+				 dir, strerror(err));
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->dirfd < 0)
-		return cli_fail(r->cli, EXIT_OSERR, "state directory %s: %s%s", dir,
-				strerror(errno), errno == ELOOP || errno == ENOTDIR ?
-				" (refusing a symlink or non-directory)" : "");
-	if (fstat(r->dirfd, &st) < 0)
-		return cli_fail(r->cli, EXIT_OSERR, "state directory %s: %s", dir, strerror(errno));
+	if (r->dirfd < 0) {
+		err = errno;
+		return ucerr_set(&r->error, EXIT_OSERR, err, "state directory %s: %s%s", dir,
+				 strerror(err), err == ELOOP || err == ENOTDIR ?
+				 " (refusing a symlink or non-directory)" : "");
+	}
+	if (fstat(r->dirfd, &st) < 0) {
+		err = errno;
+		return ucerr_set(&r->error, EXIT_OSERR, err, "state directory %s: %s", dir,
+				 strerror(err));
+	}
 	if (st.st_uid != geteuid())
-		return cli_fail(r->cli, EXIT_OSERR,
-				"state directory %s is owned by uid %u, not by you; refusing to use it",
-				dir, (unsigned int)st.st_uid);
+		return ucerr_set(&r->error, EXIT_OSERR, 0,
+				 "state directory %s is owned by uid %u, not by you; refusing to use it",
+				 dir, (unsigned int)st.st_uid);
 	if (st.st_mode & 077)
-		return cli_fail(r->cli, EXIT_OSERR,
-				"state directory %s is open to others (mode %04o); refusing to use it (chmod 700 %s)",
-				dir, (unsigned int)(st.st_mode & 07777), dir);
+		return ucerr_set(&r->error, EXIT_OSERR, 0,
+				 "state directory %s is open to others (mode %04o); refusing to use it (chmod 700 %s)",
+				 dir, (unsigned int)(st.st_mode & 07777), dir);
 	return EXIT_DONE;
 }
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return (long long)(now_ns() / 1000000);
 }
 
 /* --- the per-VM lock --- */
@@ -205,8 +210,8 @@ static void lock_say_holder(struct vm_record *r)
 	for (ssize_t i = 0; i < n; i++)	/* argv joined, one line, printable */
 		if (!cmd[i] || cmd[i] == '\n' || (unsigned char)cmd[i] < ' ')
 			cmd[i] = i + 1 < n ? ' ' : '\0';
-	n = snprintf(buf, sizeof(buf), "%s %ld %lld %s\n", r->cli->prog, (long)getpid(),
-		     (long long)time(NULL), *cmd ? cmd : r->cli->prog);
+	n = snprintf(buf, sizeof(buf), "%s %ld %lld %s\n", r->opts.prog, (long)getpid(),
+		     (long long)time(NULL), *cmd ? cmd : r->opts.prog);
 	if (ftruncate(r->lockfd, 0) == 0 && n > 0)
 		(void)!pwrite(r->lockfd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, 0);
 }
@@ -260,13 +265,13 @@ static int lock_busy(struct vm_record *r)
 	char who[LOCK_INFO_MAX + 128];
 
 	lock_holder(r->lockfd, who, sizeof(who));
-	if (r->cli->no_wait)
-		return cli_fail(r->cli, EXIT_BUSY, "VM %s is busy: %s; not waiting (--no-wait)",
-				r->e->label, who);
-	fprintf(r->cli->err, "%s: VM %s is busy: %s; waiting up to %lld s for it\n",
-		r->cli->prog, r->e->label, who,
-		(LOCK_WAIT_TIMEOUTS * (long long)r->cli->timeout_ms + 999) / 1000);
-	fflush(r->cli->err);
+	if (r->opts.no_wait)
+		return ucerr_set(&r->error, EXIT_BUSY, 0,
+				 "VM %s is busy: %s; not waiting (--no-wait)", r->e->label, who);
+	fprintf(r->opts.notices, "%s: VM %s is busy: %s; waiting up to %lld s for it\n",
+		r->opts.prog, r->e->label, who,
+		(LOCK_WAIT_TIMEOUTS * (long long)r->opts.timeout_ms + 999) / 1000);
+	fflush(r->opts.notices);
 	return EXIT_DONE;
 }
 
@@ -278,7 +283,7 @@ static int lock_busy(struct vm_record *r)
  */
 static int take_lock(struct vm_record *r)
 {
-	long long deadline = now_ms() + LOCK_WAIT_TIMEOUTS * (long long)r->cli->timeout_ms;
+	long long deadline = now_ms() + LOCK_WAIT_TIMEOUTS * (long long)r->opts.timeout_ms;
 	bool told = false;
 	struct stat st;
 	int rc;
@@ -287,10 +292,17 @@ static int take_lock(struct vm_record *r)
 	for (;;) {
 		r->lockfd = openat(r->dirfd, r->lockname,
 				   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (r->lockfd < 0 || fstat(r->lockfd, &st) < 0 || !S_ISREG(st.st_mode))
-			return cli_fail(r->cli, EXIT_OSERR, "lock file %s in the state directory: %s",
-					r->lockname, r->lockfd < 0 ? strerror(errno) :
-					"not a regular file");
+		if (r->lockfd < 0 || fstat(r->lockfd, &st) < 0) {
+			int err = errno;
+
+			return ucerr_set(&r->error, EXIT_OSERR, err,
+					 "lock file %s in the state directory: %s", r->lockname,
+					 strerror(err));
+		}
+		if (!S_ISREG(st.st_mode))
+			return ucerr_set(&r->error, EXIT_OSERR, 0,
+					 "lock file %s in the state directory: not a regular file",
+					 r->lockname);
 		if (!told && (lock_try(r->lockfd, LOCK_TURNSTILE, false) ||
 			      lock_try(r->lockfd, LOCK_FLOCK, false))) {
 			told = true;
@@ -301,15 +313,16 @@ static int take_lock(struct vm_record *r)
 		if (!rc)
 			rc = lock_get(r->lockfd, LOCK_FLOCK, deadline);
 		if (rc == -ETIMEDOUT)
-			return cli_fail(r->cli, EXIT_TIMEOUT,
-					"timed out waiting for the lock on VM %s: another operation on it is still running",
-					r->e->label);
+			return ucerr_set(&r->error, EXIT_TIMEOUT, ETIMEDOUT,
+					 "timed out waiting for the lock on VM %s: another operation on it is still running",
+					 r->e->label);
 		if (rc == -ECANCELED)
-			return cli_fail(r->cli, EXIT_CANCELLED,
-					"interrupted waiting for the lock on VM %s", r->e->label);
+			return ucerr_set(&r->error, EXIT_CANCELLED, ECANCELED,
+					 "interrupted waiting for the lock on VM %s", r->e->label);
 		if (rc)
-			return cli_fail(r->cli, EXIT_OSERR, "cannot lock the record of VM %s: %s",
-					r->e->label, strerror(-rc));
+			return ucerr_set(&r->error, EXIT_OSERR, -rc,
+					 "cannot lock the record of VM %s: %s", r->e->label,
+					 strerror(-rc));
 		turnstile_leave(r->lockfd);	/* the next waiter queues for the flock */
 		if (lock_linked(r, r->lockfd))
 			break;
@@ -642,6 +655,7 @@ static int rec_fields(struct rec_parse *p, struct vm_state *st)
 static int read_record(struct vm_record *r, struct vm_state *st, char *err, size_t errlen)
 {
 	struct rec_parse p = { .path = r->path, .err = err, .errlen = errlen };
+	const char *why = NULL;	/* the record cannot be opened */
 	char name[VM_NAME_MAX + 8];
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -653,9 +667,14 @@ static int read_record(struct vm_record *r, struct vm_state *st, char *err, size
 	fd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !(f = fdopen(fd, "r"))) {
-		snprintf(err, errlen, "%s: %s", r->path,
-			 fd < 0 ? strerror(errno) : "not a regular file");
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if (!(f = fdopen(fd, "r")))
+		why = strerror(errno);
+	if (why) {
+		snprintf(err, errlen, "%s: %s", r->path, why);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -689,16 +708,17 @@ void state_format_ids(const uint8_t *ids, unsigned int n, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-int record_open(struct cli *cli, struct vm_record *r, bool reseed)
+int record_open(struct vm_record *r, const struct record_opts *o, const struct vm_entry *e,
+		bool reseed)
 {
 	char dir[PATH_MAX - VM_NAME_MAX - 8], err[PATH_MAX + 200], ids[ID_LIST_MAX];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	r->cli = cli;
-	r->e = cli->entry;
+	r->opts = *o;
+	r->e = e;
 	r->dirfd = r->lockfd = -1;
-	if ((rc = state_dir(cli, dir, sizeof(dir))) || (rc = open_dir(r, dir)) ||
+	if ((rc = state_dir(&r->error, dir, sizeof(dir))) || (rc = open_dir(r, dir)) ||
 	    (rc = take_lock(r)))
 		return rc;
 	snprintf(r->path, sizeof(r->path), "%s/%s.yaml", dir, r->e->name);
@@ -708,15 +728,15 @@ int record_open(struct cli *cli, struct vm_record *r, bool reseed)
 		/* a guest that answers queries can stand in for it: see record_refresh() */
 		snprintf(r->unreadable, sizeof(r->unreadable), "%s", err);
 		if (!reseed)
-			fprintf(cli->err, "%s: notice: unreadable state record %s\n", cli->prog, err);
+			fprintf(o->notices, "%s: notice: unreadable state record %s\n", o->prog, err);
 	}
 	if (rc > 0 && *r->st.identity && *r->identity &&
 	    !same_instance(r->st.identity, r->identity)) {
 		boot_state(r);
 		state_format_ids(r->st.cpus, r->st.ncpus, ids, sizeof(ids));
-		fprintf(cli->err,
+		fprintf(o->notices,
 			"%s: notice: VM %s was restarted or replaced (its endpoint changed since the record was written); starting from its boot state: vCPUs %s, no hot-added memory\n",
-			cli->prog, r->e->label, ids);
+			o->prog, r->e->label, ids);
 	} else if (rc <= 0) {
 		boot_state(r);
 	}
@@ -741,15 +761,15 @@ int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 			state_mem_add(&r->st, ml.ranges[i].base, ml.ranges[i].size);
 	}
 	if (st != UPCALL_OK && st != UPCALL_ERR_GUEST)
-		return cli_finish(r->cli, st);
+		return ucerr_status(&r->error, st);
 	r->from_guest = (cpus || mem) && st == UPCALL_OK;
 	if (*r->unreadable && !r->from_guest)
-		return cli_fail(r->cli, EXIT_OSERR,
-				"unreadable state record %s, and the guest does not answer queries; re-seed it with the sync command",
-				r->unreadable);
-	if (r->cli->verbose && (cpus || mem) && !r->from_guest)
-		fprintf(r->cli->err, "%s: the guest does not answer queries (%s); using the record %s\n",
-			r->cli->prog, upcall_errmsg(s), r->path);
+		return ucerr_set(&r->error, EXIT_OSERR, 0,
+				 "unreadable state record %s, and the guest does not answer queries; re-seed it with the sync command",
+				 r->unreadable);
+	if (r->opts.verbose && (cpus || mem) && !r->from_guest)
+		fprintf(r->opts.notices, "%s: the guest does not answer queries (%s); using the record %s\n",
+			r->opts.prog, upcall_errmsg(s), r->path);
 	if (r->from_guest && cpus)
 		r->st.nuncertain = 0;	/* the guest said which are online */
 	/* an interrupted request is settled by the answer about its kind only */
@@ -1013,7 +1033,7 @@ int record_save(struct vm_record *r, const char *what)
 {
 	int rc;
 
-	if (r->cli->dry_run)	/* a dry run changes no record */
+	if (r->opts.dry_run)	/* a dry run changes no record */
 		return EXIT_DONE;
 	if (what && *what)	/* the mark it replaces comes back if nothing is sent */
 		snprintf(r->prev_pending, sizeof(r->prev_pending), "%s", r->st.pending);
@@ -1026,12 +1046,12 @@ int record_save(struct vm_record *r, const char *what)
 		return EXIT_DONE;
 	rc = write_record(r);
 	if (rc == -EILSEQ)
-		return cli_fail(r->cli, EXIT_OSERR,
-				"cannot write the state record %s: the YAML emitter refused it",
-				r->path);
+		return ucerr_set(&r->error, EXIT_OSERR, 0,
+				 "cannot write the state record %s: the YAML emitter refused it",
+				 r->path);
 	if (rc)
-		return cli_fail(r->cli, EXIT_OSERR, "cannot write the state record %s: %s",
-				r->path, strerror(-rc));
+		return ucerr_set(&r->error, EXIT_OSERR, -rc,
+				 "cannot write the state record %s: %s", r->path, strerror(-rc));
 	r->saved = r->st;
 	r->have_saved = true;
 	r->unreadable[0] = '\0';

@@ -9,11 +9,13 @@
 #define UPCALL_STATE_H
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <upcall/upcall.h>
 
+#include "error.h"
 #include "inventory.h"
 #include "vmm.h"
 
@@ -42,8 +44,17 @@ struct vm_state {
 	struct vmm_dimm vmm_dimms[VMM_MAX_DIMMS];	/* its pc-dimms, by base */
 };
 
-struct cli;
 struct vm_entry;
+
+/* Who works on a record, and how: the command line's part. */
+struct record_opts {
+	const char *prog;	/* leads notices, names the lock's holder */
+	FILE *notices;		/* where notices go (not errors: see vm_record.error) */
+	int timeout_ms;		/* a lock waiter waits LOCK_WAIT_TIMEOUTS of these */
+	bool no_wait;		/* a busy VM fails at once (EXIT_BUSY) */
+	bool verbose;		/* say when a guest does not answer queries */
+	bool dry_run;		/* write nothing */
+};
 
 /* A lock waiter gives up after this many --timeout (20 s by default). */
 #define LOCK_WAIT_TIMEOUTS	4
@@ -51,7 +62,7 @@ struct vm_entry;
 #define LOCK_INFO_MAX		512
 
 struct vm_record {
-	struct cli *cli;
+	struct record_opts opts;
 	const struct vm_entry *e;
 	int dirfd;
 	int lockfd;
@@ -65,34 +76,39 @@ struct vm_record {
 	char unreadable[PATH_MAX + 200];	/* why the record could not be read */
 	char prev_pending[sizeof(((struct vm_state *)0)->pending)];
 	bool from_guest;	/* the guest answered a query this time */
+	struct ucerr error;	/* why the last call below failed */
 };
 
 /*
- * Lock the record of cli->entry and load it; a missing record, or one
- * written for an endpoint that has since changed (with a notice), starts
- * from the inventory's boot state.  With @reseed an unreadable record is no
- * error.  Returns an exit code, reported on failure.
+ * The calls below print no error: each returns an exit code and, on
+ * failure, says why in r->error (the caller reports it).  Notices go to
+ * opts.notices.
+ *
+ * Lock the record of @e (which must outlive @r) and load it; a missing
+ * record, or one written for an endpoint that has since changed (with a
+ * notice), starts from the inventory's boot state.  With @reseed an
+ * unreadable record is no error.
  */
-int record_open(struct cli *cli, struct vm_record *r, bool reseed);
+int record_open(struct vm_record *r, const struct record_opts *o, const struct vm_entry *e,
+		bool reseed);
 /*
  * Ask the guest what it has (query extension, @cpus and/or @mem) and adopt
  * the answer, which settles an interrupted request of that kind.  A guest
  * without the extension is no error: the record stands (hp_begin() says
- * what to run for a request left unrecorded).  Returns an exit code,
- * reported on failure.
+ * what to run for a request left unrecorded).  A failed query is
+ * r->error.st.
  */
 int record_refresh(struct vm_record *r, struct upcall_session *s, bool cpus,
 		   bool mem);
 /*
  * Write the record, noting @what as in flight ("" when nothing is, NULL to
  * keep the note); a record that would read back as it is now is left
- * alone, so a read-only command writes nothing.  Returns an exit code,
- * reported on failure.
+ * alone, so a read-only command writes nothing.
  */
 int record_save(struct vm_record *r, const char *what);
 /*
  * The request last noted in flight was refused before it was sent: the
- * note it replaced comes back.  Returns an exit code, reported on failure.
+ * note it replaced comes back.
  */
 int record_unsent(struct vm_record *r);
 /* Let go of the lock (removing its file) and the state directory. */

@@ -269,7 +269,7 @@ static int run_list(struct cli *cli, void *args)
 		rc = hp_begin(cli, &r, s, false, true);
 	(void)args;
 	if (!rc)
-		rc = record_save(&r, NULL);
+		rc = hp_record_save(cli, &r, NULL);
 	if (!rc) {
 		report_ranges(cli, &r);
 		rc = cli_finish(cli, UPCALL_OK);
@@ -332,14 +332,14 @@ static int run_sync(struct cli *cli, void *args)
 	if (!rc && a->have_ranges)
 		rc = check_sync(cli, cli->entry, args, &st);
 	if (!rc)
-		rc = record_open(cli, &r, true);
+		rc = hp_record_open(cli, &r, true);
 	if (!rc && !a->have_ranges)
 		rc = ask_ranges(cli, &r, s, &st);
 	if (!rc) {
 		r.st.nmem = st.nmem;
 		memcpy(r.st.mem, st.mem, sizeof(st.mem));
 		/* an interrupted request about vCPUs stays marked */
-		rc = record_save(&r, hp_pending_is(&r, false) ? "" : NULL);
+		rc = hp_record_save(cli, &r, hp_pending_is(&r, false) ? "" : NULL);
 	}
 	if (!rc) {
 		report_ranges(cli, &r);

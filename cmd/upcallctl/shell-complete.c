@@ -119,21 +119,11 @@ static void add_vms_from(const char *file, bool groups)
 
 static void add_vm_names(bool groups)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char path[PATH_MAX];
+	char files[INVENTORY_MAX_FILES][PATH_MAX];
+	int n = inventory_files(shell.globals.config, files);
 
-	if (shell.globals.config) {
-		add_vms_from(shell.globals.config, groups);
-		return;
-	}
-	add_vms_from(INVENTORY_SYSTEM_FILE, groups);
-	if (xdg && *xdg)
-		snprintf(path, sizeof(path), "%s/upcall/vms.yaml", xdg);
-	else if (home && *home)
-		snprintf(path, sizeof(path), "%s/.config/upcall/vms.yaml", home);
-	else
-		return;
-	add_vms_from(path, groups);
+	for (int i = 0; i < n; i++)
+		add_vms_from(files[i], groups);
 }
 
 /* Values of an option (by its long name) or of a named argument. */

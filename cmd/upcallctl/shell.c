@@ -19,6 +19,7 @@
 #include <readline/readline.h>
 
 #include "../common/cancel.h"
+#include "../common/clock.h"
 #include "shell.h"
 
 struct shell shell;
@@ -128,14 +129,6 @@ void shell_note_drop(struct cli *cli)
 		printf("connection to %s was closed by the guest; could not reconnect: %s\n",
 		       target, upcall_errmsg(s));
 	fflush(stdout);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Line options apply to that line only: start each line from the shell's. */

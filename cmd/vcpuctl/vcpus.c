@@ -79,7 +79,7 @@ static int run_get(struct cli *cli, void *args)
 	if (!rc)
 		rc = hp_begin(cli, &r, s, true, false);
 	if (!rc)
-		rc = record_save(&r, NULL);
+		rc = hp_record_save(cli, &r, NULL);
 	if (!rc) {
 		report_state(cli, &r);
 		rc = cli_finish(cli, UPCALL_OK);
@@ -121,7 +121,7 @@ static int set_count(struct cli *cli, struct vm_record *r, struct upcall_session
 	if (want == have) {
 		cli_say(cli, "%s already has %u vCPU%s; nothing to do", r->e->label, have,
 			have == 1 ? "" : "s");
-		rc = record_save(r, NULL);
+		rc = hp_record_save(cli, r, NULL);
 		return rc ? rc : cli_finish(cli, UPCALL_OK);
 	}
 	memset(&c, 0, sizeof(c));
@@ -160,7 +160,7 @@ static int save_sync(struct cli *cli, struct vm_record *r, const struct vcpu_arg
 
 	state_cpus_set(&r->st, a->ids, a->nids);
 	r->st.nuncertain = 0;
-	rc = record_save(r, hp_pending_is(r, true) ? "" : NULL);
+	rc = hp_record_save(cli, r, hp_pending_is(r, true) ? "" : NULL);
 	if (rc)
 		return rc;
 	report_state(cli, r);
@@ -201,7 +201,7 @@ static int run_sync(struct cli *cli, void *args)
 	if (rc)
 		return rc;
 	if (!a->nids) {
-		rc = record_open(cli, &r, true);
+		rc = hp_record_open(cli, &r, true);
 		if (!rc)
 			rc = ask_online(cli, &r, s, a);
 		if (!rc)
@@ -218,7 +218,7 @@ static int run_sync(struct cli *cli, void *args)
 	if (!memchr(a->ids, valid[0], a->nids))
 		return cli_fail(cli, EXIT_USAGE, "VM %s: the boot CPU (ID %u) is always online; list it",
 				cli->entry->label, valid[0]);
-	rc = record_open(cli, &r, true);
+	rc = hp_record_open(cli, &r, true);
 	if (!rc)
 		rc = save_sync(cli, &r, a);
 	record_close(&r);

@@ -132,14 +132,12 @@ static void test_same_state(void)
 
 static void test_unsent(void)
 {
-	static struct cli cli = { .prog = "test-state" };
 	static struct vm_entry e = { .name = "vm" };
 	static struct vm_record r;
 	char err[PATH_MAX + 200];
 
-	cli.err = stderr;
 	memset(&r, 0, sizeof(r));
-	r.cli = &cli;
+	r.opts = (struct record_opts){ .prog = "test-state", .notices = stderr };
 	r.e = &e;
 	r.lockfd = -1;
 	r.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -157,6 +155,41 @@ static void test_unsent(void)
 	close(r.dirfd);
 	snprintf(err, sizeof(err), "%s/vm.yaml", dir);
 	unlink(err);
+}
+
+/* Failures come back as values, each with the errno of the call that failed. */
+static void test_errors(void)
+{
+	static struct vm_entry e = { .name = "vm", .label = "vm" };
+	struct record_opts o = { .prog = "test-state", .notices = stderr, .timeout_ms = 1000 };
+	static struct vm_record r;
+	char sub[128], want[600];
+
+	snprintf(sub, sizeof(sub), "%s/open", dir);
+	mkdir(sub, 0755);
+	chmod(sub, 0755);
+	setenv("UPCALL_STATE_DIR", sub, 1);
+	errno = EIO;	/* stale: must not show */
+	is_int(record_open(&r, &o, &e, false), EXIT_OSERR, "a state directory open to others");
+	snprintf(want, sizeof(want),
+		 "state directory %s is open to others (mode 0755); refusing to use it (chmod 700 %s)",
+		 sub, sub);
+	ok(!strcmp(r.error.msg, want), "is refused: %s", r.error.msg);
+	is_int(r.error.err, 0, "with no errno: no call failed");
+	record_close(&r);
+	rmdir(sub);
+
+	snprintf(sub, sizeof(sub), "%s/file", dir);
+	close(open(sub, O_WRONLY | O_CREAT, 0600));
+	setenv("UPCALL_STATE_DIR", sub, 1);
+	is_int(record_open(&r, &o, &e, false), EXIT_OSERR, "a state directory that is a file");
+	is_int(r.error.err, ENOTDIR, "carries the errno of open()");
+	snprintf(want, sizeof(want), "state directory %s: %s (refusing a symlink or non-directory)",
+		 sub, strerror(ENOTDIR));
+	ok(!strcmp(r.error.msg, want), "and says it: %s", r.error.msg);
+	record_close(&r);
+	unlink(sub);
+	unsetenv("UPCALL_STATE_DIR");
 }
 
 static void *release_later(void *data)
@@ -200,12 +233,13 @@ int main(void)
 	snprintf(dir, sizeof(dir), "%s/test-state.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
-	tap_plan(7 + 10 + 8 + 4 + 5 + 5);
+	tap_plan(7 + 10 + 8 + 4 + 5 + 6 + 5);
 	test_escape();
 	test_same_instance();
 	test_identity();
 	test_same_state();
 	test_unsent();
+	test_errors();
 	test_lock_wait();
 	rmdir(dir);
 	return tap_done();
