@@ -110,8 +110,6 @@ void cli_free(struct cli *cli);
  */
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	     const char *doc, int argc, char **argv);
-/* Does argv name a command (known or not), or only options? */
-bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv);
 /*
  * A command line as argp reads it, for the CLI, the shell and completion
  * alike.  argp itself reads it (getopt's abbreviations, clusters such as

@@ -410,15 +410,3 @@ void cli_line_free(struct cli_line *line)
 	free(line->words);
 	line->words = NULL;
 }
-
-bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
-{
-	struct cli_line line;
-	bool has;
-
-	if (cli_scan(tables, argc, argv, &line))
-		return true;	/* cli_main() says it: out of memory */
-	has = line.object >= 0 || line.bad >= 0;
-	cli_line_free(&line);
-	return has;
-}

@@ -5,6 +5,7 @@
 # same before the command word, after it, on a shell line and under Tab.
 
 load helpers
+load terminal_helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -15,7 +16,14 @@ setup() {
 }
 
 teardown() {
+	[ -z "${TMUX_SOCKS+x}" ] || terminal_teardown
 	stop_stub
+}
+
+# shell_script LINE...: the lines through the shell in script mode.
+shell_script() {
+	printf '%s\n' "$@" > "$BATS_TEST_TMPDIR/ops.txt"
+	run_bounded 20 "$UPCALLCTL" shell < "$BATS_TEST_TMPDIR/ops.txt"
 }
 
 @test "grammar: POSIXLY_CORRECT=1 still reads options after the command and its arguments" {
@@ -77,4 +85,52 @@ teardown() {
 	assert_failure 64
 	assert_output "upcallctl cpu add: option \"-t\" needs a value (see 'upcallctl cpu add --help')"
 	assert_equal "$(stub_state requests)" "0"
+}
+
+@test "grammar: the shell reads a line as the command line does" {
+	POSIXLY_CORRECT=1 shell_script "cpu add 1 --vm $SOCK" "--prog=vmtool -vt5 --vm=$SOCK cpu list" \
+		"--vm $SOCK -- cpu add 1" "--vm $SOCK status"
+	assert_success
+	assert_line "added 1 vCPU (APIC ID 1)"
+	assert_line --partial "magic ok, size 0, QUERY_CPUS"
+	assert_line "added 1 vCPU (APIC ID 2)"
+	assert_line --regexp "^last round trip: .*'--vm .* -- cpu add 1' to unix:.*, exit 0 \\(done\\)$"
+	assert_equal "$(stub_state cpus)" "0,1,2"
+}
+
+@test "grammar: shell completion after abbreviated, clustered and joined options" {
+	terminal_setup
+	local cmd
+	printf -v cmd '%q ' env HOME="$HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+		XDG_CONFIG_HOME="$XDG_CONFIG_HOME" TERM=xterm INPUTRC=/dev/null "$UPCALLCTL" --vm "$SOCK"
+	new_terminal "$cmd; echo \"[shell exited \$?]\"; sleep 60"
+	wait_screen "upcall $SOCK [disconnected]>"
+	# an abbreviation's value is not a command word
+	keys -l -- '--ti 5 cp'
+	keys Tab 'a' Tab
+	wait_screen "> --ti 5 cpu add"
+	keys C-u
+	# a cluster ending in an option that takes a value: its values
+	keys -l -- '-vo j'
+	keys Tab
+	wait_screen "> -vo json"
+	keys C-u
+	keys -l -- '--out j'
+	keys Tab
+	wait_screen "> --out json"
+	keys C-u
+	keys -l -- '--out=t'
+	keys Tab
+	wait_screen "> --out=text"
+	keys C-u
+	# --program-name's value is not the command word either
+	keys -l -- '--program-name x cpu a'
+	keys Tab
+	wait_screen "> --program-name x cpu add"
+	keys C-u
+	keys -l -- '-t 2 -- cpu d'
+	keys Tab
+	wait_screen "> -t 2 -- cpu del"
+	keys C-u 'quit' Enter
+	wait_screen "[shell exited 0]"
 }
