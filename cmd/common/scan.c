@@ -122,8 +122,8 @@ static void argument(struct scan *s, struct argp_state *state)
 	s->line->nargs++;
 }
 
-static void option(struct scan *s, const struct argp_option *o, char *arg,
-		   struct argp_state *state)
+static void option(struct scan *s, const struct argp_option *table,
+		   const struct argp_option *o, char *arg, struct argp_state *state)
 {
 	struct cli_line *line = s->line;
 	int i = s->pos;
@@ -135,15 +135,21 @@ static void option(struct scan *s, const struct argp_option *o, char *arg,
 		word(s, i + 1)->option = o;
 	}
 	s->pos = state->next;
-	if (o->key == '?' || o->key == ARGP_OWN_USAGE)
-		line->help = true;
-	else if (o->key == 'V' && o == version_options)
+	if (table == version_options)
 		line->version = true;
-	else if (o->key == ARGP_OWN_PROGNAME && o == &own_options[2])
+	else if (table != own_options)
+		return;
+	else if (o->key == '?' || o->key == ARGP_OWN_USAGE)
+		line->help = true;
+	else if (o->key == ARGP_OWN_PROGNAME)
 		line->prog = arg;
 }
 
-/* The first option in argp's order whose long name starts with @name. */
+/*
+ * The options whose long name starts with @name, in argp's order: the one
+ * of that very name, the first, how many distinct ones (getopt's test for
+ * an ambiguous abbreviation: another group or key) and their names.
+ */
 static void long_matches(struct scan *s, const char *name, size_t n,
 			 const struct argp_option **exact, const struct argp_option **first,
 			 int *distinct, char *list, size_t len)
@@ -282,7 +288,7 @@ static error_t scan_key(struct scan *s, const struct argp_option *table, int key
 	o = option_by_key(table, key);
 	if (!o)
 		return ARGP_ERR_UNKNOWN;
-	option(s, o, arg, state);
+	option(s, table, o, arg, state);
 	return 0;
 }
 
