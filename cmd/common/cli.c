@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Verb-table dispatch shared by the suite's binaries.  The command words are
- * located first, then argv (minus those words) is parsed by the command's
- * own argp with the global options as a child, so options may come before
- * or after the command.
+ * Verb-table dispatch shared by the suite's binaries.  cli_scan() (scan.c)
+ * locates the command words first, then argv (minus those words) is parsed
+ * by the command's own argp with the global options as a child, so global
+ * options may come before or after the command.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -68,9 +68,8 @@ static int parse_seconds(const char *arg, int *ms)
 	return 0;
 }
 
-static error_t global_parse(int key, char *arg, struct argp_state *state)
+static error_t global_key(struct cli *cli, int key, char *arg, struct argp_state *state)
 {
-	struct cli *cli = state->input;
 	char err[160];
 	unsigned long v;
 
@@ -130,6 +129,11 @@ static error_t global_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t global_parse(int key, char *arg, struct argp_state *state)
+{
+	return global_key(state->input, key, arg, state);
+}
+
 const struct argp cli_global_argp = {
 	.options = global_options,
 	.parser = global_parse,
@@ -163,100 +167,6 @@ void cli_free(struct cli *cli)
 int cli_exit_code(enum upcall_status st)
 {
 	return exit_code_of(st);
-}
-
-static bool needs_value(const struct argp_option *o)
-{
-	return o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
-}
-
-/*
- * How a long option name (or an abbreviation, as argp takes) reads in one
- * table: 2 exact with a value, 1 exact without, or counted as a prefix.
- */
-static int long_in(const struct argp_option *o, const char *name, size_t nlen,
-		   unsigned int *with, unsigned int *without)
-{
-	for (; o && (o->name || o->key); o++) {
-		if (!o->name || strncmp(o->name, name, nlen) != 0)
-			continue;
-		if (strlen(o->name) == nlen)
-			return needs_value(o) ? 2 : 1;
-		(*(needs_value(o) ? with : without))++;
-	}
-	return 0;
-}
-
-/* A short option letter: 1 takes a value, 0 does not, -1 unknown. */
-static int short_in(const struct argp_option *o, char key)
-{
-	for (; o && (o->name || o->key); o++)
-		if (o->key == key)
-			return needs_value(o);
-	return -1;
-}
-
-static int short_kind(const struct cli_cmd *const *tables, char key)
-{
-	const struct cli_cmd *c;
-	int k = short_in(global_options, key);
-
-	for_each_cmd(c, tables)
-		if (k < 0)
-			k = short_in(c->options, key);
-	return k;
-}
-
-/*
- * Does this word (an option of the globals or of any command) take the
- * next word as its value?  As argp: --opt=V and -tV carry theirs, an
- * unambiguous abbreviation stands for the option, and short options
- * cluster (-vt 2).
- */
-static bool option_takes_arg(const struct cli_cmd *const *tables,
-			     const char *word)
-{
-	unsigned int with = 0, without = 0;
-	const struct cli_cmd *c;
-	size_t nlen;
-	int k;
-
-	if (word[1] != '-') {
-		for (const char *p = word + 1; *p; p++) {
-			k = short_kind(tables, *p);
-			if (k != 0)
-				return k > 0 && !p[1];
-		}
-		return false;
-	}
-	nlen = strcspn(word + 2, "=");
-	if (word[2 + nlen] == '=')
-		return false;
-	k = long_in(global_options, word + 2, nlen, &with, &without);
-	for_each_cmd(c, tables)
-		if (!k)
-			k = long_in(c->options, word + 2, nlen, &with, &without);
-	return k ? k == 2 : with && !without;
-}
-
-/* Indexes of the first two words that are not options or option values. */
-static void find_words(const struct cli_cmd *const *tables, int argc,
-		       char **argv, int *w1, int *w2)
-{
-	*w1 = *w2 = -1;
-	for (int i = 1; i < argc && *w2 < 0; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (argv[i][0] == '-' && argv[i][1]) {
-			if (option_takes_arg(tables, argv[i]))
-				i++;
-			continue;
-		}
-		if (*w1 < 0)
-			*w1 = i;
-		else
-			*w2 = i;
-	}
 }
 
 /* What iproute2 and virsh users type for "del". */
@@ -344,14 +254,44 @@ static char *commands_doc(const char *prog, const struct cli_cmd *const *tables,
 	return buf;
 }
 
+/*
+ * What a parse's parsers get: the command's parsers read the cli_parse
+ * (first, so that they may take the pointer for it); argp writes help,
+ * --version and errors to out and err, not to stdout and stderr.
+ */
+struct parse_input {
+	struct cli_parse pub;
+	FILE *out, *err;
+};
+
+static void capture(struct argp_state *state)
+{
+	struct parse_input *in = state->input;
+
+	state->out_stream = in->out;
+	state->err_stream = in->err;
+}
+
 /* Hands the global options their input, then defers to the command. */
 static error_t dispatch_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_parse *p = state->input;
+	struct parse_input *in = state->input;
+
+	if (key == ARGP_KEY_INIT) {
+		capture(state);
+		state->child_inputs[0] = in->pub.cli;
+	}
+	return in->pub.cmd->parser ? in->pub.cmd->parser(key, arg, state) : ARGP_ERR_UNKNOWN;
+}
+
+/* The global options alone, when no command is given. */
+static error_t top_parse(int key, char *arg, struct argp_state *state)
+{
+	struct parse_input *in = state->input;
 
 	if (key == ARGP_KEY_INIT)
-		state->child_inputs[0] = p->cli;
-	return p->cmd->parser ? p->cmd->parser(key, arg, state) : ARGP_ERR_UNKNOWN;
+		capture(state);
+	return global_key(in->pub.cli, key, arg, state);
 }
 
 /*
@@ -418,14 +358,18 @@ static void print_one_line(const struct cli *cli, const char *prog, const char *
 	fwrite(line, 1, (size_t)n, cli->err);
 }
 
-/* The NAME of "@headNAME@tail", the whole of @err; NULL if it is not so. */
-static char *getopt_quote(const char *err, const char *head, const char *tail)
+/* "MSG (see 'NAME --help')", unless MSG says where to look already. */
+static void usage_line(struct cli *cli, const char *name, const char *err)
 {
-	size_t hl = strlen(head), tl = strlen(tail), len = strlen(err);
+	char msg[700];
 
-	if (len <= hl + tl || strncmp(err, head, hl) || strcmp(err + len - tl, tail))
-		return NULL;
-	return strndup(err + hl, len - hl - tl);
+	if (strstr(err, "(see '"))
+		snprintf(msg, sizeof(msg), "%s", err);
+	else
+		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
+	print_one_line(cli, name, msg);
+	if (cli->output == OUTPUT_JSON)
+		print_json(cli, EXIT_USAGE, msg);
 }
 
 /*
@@ -436,7 +380,7 @@ static char *getopt_quote(const char *err, const char *head, const char *tail)
  */
 static void usage_error(struct cli *cli, const char *name, char *err)
 {
-	char *end = strstr(err, "\nTry `"), msg[700], *opt = NULL;
+	char *end = strstr(err, "\nTry `");
 	size_t len = strlen(name);
 
 	if (!end)
@@ -445,57 +389,36 @@ static void usage_error(struct cli *cli, const char *name, char *err)
 		*end = '\0';
 	if (strncmp(err, name, len) == 0 && strncmp(err + len, ": ", 2) == 0)
 		err += len + 2;
-	/* getopt's words, in the form of our own refusals */
-	if ((opt = getopt_quote(err, "unrecognized option '", "'")) ||
-	    (opt = getopt_quote(err, "invalid option -- '", "'"))) {
-		snprintf(msg, sizeof(msg), "unknown option \"%s%s\" (see '%s --help')",
-			 opt[0] == '-' ? "" : "-", opt, name);
-		free(opt);
-	} else if ((opt = getopt_quote(err, "option '", "' requires an argument")) ||
-		   (opt = getopt_quote(err, "option requires an argument -- '", "'"))) {
-		snprintf(msg, sizeof(msg), "option \"%s%s\" needs a value (see '%s --help')",
-			 opt[0] == '-' ? "" : "-", opt, name);
-		free(opt);
-	} else if (strstr(err, "(see '"))	/* it says where to look already */
-		snprintf(msg, sizeof(msg), "%s", err);
-	else
-		snprintf(msg, sizeof(msg), "%s (see '%s --help')", err, name);
-	print_one_line(cli, name, msg);
-	if (cli->output == OUTPUT_JSON)
-		print_json(cli, EXIT_USAGE, msg);
+	usage_line(cli, name, err);
 }
 
 /*
- * argp runs with ARGP_NO_EXIT and its output captured (stdout and stderr
- * are variables in glibc; getopt writes to stderr itself), so that help
- * and --version go out whole and a usage error goes out in one line.  As
- * argp then goes on after --help, a line that printed help (0) or an
- * error (64) does not run.
+ * argp runs with ARGP_NO_EXIT and writes to streams of its own (argp_state's
+ * out_stream and err_stream, set at ARGP_KEY_INIT), so that help and
+ * --version go out whole and a usage error goes out in one line.  getopt
+ * refuses nothing here: cli_scan() read the line first.  As argp goes on
+ * after --help, a line that printed help (0) or an error (64) does not run.
  */
 static int parse_args(struct cli *cli, const struct argp *argp, int argc, char **argv,
-		      unsigned int flags, void *input, bool *run)
+		      unsigned int flags, struct parse_input *in, bool *run)
 {
-	FILE *real_out = stdout, *real_err = stderr;
 	char *out = NULL, *err = NULL;
 	size_t outlen = 0, errlen = 0;
 	int rc = ENOMEM;
 
-	fflush(stdout);
-	fflush(stderr);
-	stdout = open_memstream(&out, &outlen);
-	stderr = open_memstream(&err, &errlen);
-	if (stdout && stderr)
-		rc = argp_parse(argp, argc, argv, flags | ARGP_NO_EXIT, NULL, input);
-	if (stdout)
-		fclose(stdout);
-	if (stderr)
-		fclose(stderr);
-	stdout = real_out;
-	stderr = real_err;
+	in->out = open_memstream(&out, &outlen);
+	in->err = open_memstream(&err, &errlen);
+	if (in->out && in->err)
+		rc = argp_parse(argp, argc, argv, flags | ARGP_NO_EXIT | ARGP_IN_ORDER, NULL, in);
+	if (in->out)
+		fclose(in->out);
+	if (in->err)
+		fclose(in->err);
+	in->out = in->err = NULL;
 	*run = rc == 0 && outlen == 0 && errlen == 0;
 	if (outlen) {
-		fputs(out, stdout);
-		fflush(stdout);
+		fputs(out, cli->out);
+		fflush(cli->out);
 		rc = EXIT_DONE;
 	} else if (errlen) {
 		usage_error(cli, argv[0], err);
@@ -507,14 +430,6 @@ static int parse_args(struct cli *cli, const struct argp *argp, int argc, char *
 	free(out);
 	free(err);
 	return rc;
-}
-
-static bool asks_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?"))
-			return true;
-	return false;
 }
 
 /* "upcallctl cpu --help": the commands of that object. */
@@ -584,103 +499,58 @@ static void nearest_long(const struct argp_option *o, const char *name,
 			nearer(name, o->name, best, dist);
 }
 
-/* argp's own options, which no table lists. */
-static const struct argp_option argp_builtins[] = {
-	{ "help", '?', NULL, 0, NULL, 0 },
-	{ "usage", 0, NULL, 0, NULL, 0 },
-	{ "version", 'V', NULL, 0, NULL, 0 },
-	{ 0 }
-};
-
-/* Is this option word (before any '=') one the globals or a command know? */
-static bool option_known(const struct cli_cmd *const *tables, const char *word)
+/*
+ * "; did you mean \"--X\"?" for an unknown long option: the nearest of the
+ * global options and the command's (or, before the command, any command's).
+ */
+static void option_hint(const struct cli_cmd *const *tables, const struct cli_line *line,
+			char *hint, size_t len)
 {
-	unsigned int with = 0, without = 0;
 	const struct cli_cmd *c;
-	size_t nlen;
+	const char *best = NULL;
+	size_t dist = SIZE_MAX;
 
-	if (word[1] != '-' && (word[1] == '?' || word[1] == 'V') && !word[2])
-		return true;
-	if (word[1] != '-') {
-		for (const char *p = word + 1; *p; p++) {
-			int k = short_kind(tables, *p);
-
-			if (k < 0)
-				return false;
-			if (k > 0)
-				return true;	/* the rest is its value */
-		}
-		return true;
-	}
-	nlen = strcspn(word + 2, "=");
-	if (long_in(global_options, word + 2, nlen, &with, &without) ||
-	    long_in(argp_builtins, word + 2, nlen, &with, &without))
-		return true;
-	for_each_cmd(c, tables)
-		if (long_in(c->options, word + 2, nlen, &with, &without))
-			return true;
-	return with + without > 0;
+	hint[0] = '\0';
+	if (!line->unknown[0])
+		return;
+	nearest_long(global_options, line->unknown, &best, &dist);
+	if (line->bad_after)
+		nearest_long(line->cmd->options, line->unknown, &best, &dist);
+	else
+		for_each_cmd(c, tables)
+			nearest_long(c->options, line->unknown, &best, &dist);
+	did_you_mean(hint, len, "--", best);
 }
 
-/*
- * An option before @stop that nothing knows, as "unknown option ...": a
- * typo there ("--mv web1 ping") would otherwise turn its value into the
- * command word.
- */
-static bool unknown_option(const struct cli_cmd *const *tables, int argc, char **argv,
-			   int stop, char *msg, size_t len)
+/* Is this word a number (what a "--wait 10" user meant as its value)? */
+static bool is_number(const char *w)
 {
-	const struct cli_cmd *c;
+	char *end;
 
-	for (int i = 1; i < argc && i < stop && strcmp(argv[i], "--") != 0; i++) {
-		const char *w = argv[i], *best = NULL;
-		size_t dist = SIZE_MAX;
-		char name[40], hint[80];
-
-		if (w[0] != '-' || !w[1])
-			continue;
-		if (option_known(tables, w)) {
-			if (option_takes_arg(tables, w))
-				i++;
-			continue;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(w + 2, "="), w + 2);
-		if (w[1] == '-') {
-			nearest_long(global_options, name, &best, &dist);
-			for_each_cmd(c, tables)
-				nearest_long(c->options, name, &best, &dist);
-		}
-		did_you_mean(hint, sizeof(hint), "--", best);
-		snprintf(msg, len, "unknown option \"%.*s\"%s", (int)strcspn(w, "="), w, hint);
-		return true;
-	}
-	return false;
+	strtod(w, &end);
+	return end != w && !*end;
 }
 
 /*
  * "--wait 10": an option whose value is optional takes it only joined
- * ("--wait=10"); a separate number would be read as the command.
+ * ("--wait=10"); a separate number would be read as the command or an
+ * argument.
  */
-static bool detached_value(int argc, char **argv, char *msg, size_t len)
+static bool detached_value(const struct cli_line *line, int argc, char **argv,
+			   char *msg, size_t len)
 {
-	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
-		const char *w = argv[i];
-		size_t nlen = strlen(w) - 2;
-		char *end;
+	for (int i = 1; i + 1 < argc; i++) {
+		const struct cli_word *w = &line->words[i], *next = &line->words[i + 1];
+		const struct argp_option *o = w->option;
 
-		if (strncmp(w, "--", 2) != 0 || !nlen || strchr(w, '='))
+		if (w->kind != CLI_WORD_OPTION || !o || !o->name || !(o->flags & OPTION_ARG_OPTIONAL) ||
+		    strncmp(argv[i], "--", 2) || strchr(argv[i], '=') ||
+		    (next->kind != CLI_WORD_COMMAND && next->kind != CLI_WORD_ARG) ||
+		    !is_number(argv[i + 1]))
 			continue;
-		for (const struct argp_option *o = global_options; o->name || o->key; o++) {
-			if (!o->name || !(o->flags & OPTION_ARG_OPTIONAL) ||
-			    strncmp(o->name, w + 2, nlen) != 0)
-				continue;
-			strtod(argv[i + 1], &end);
-			if (end == argv[i + 1] || *end)
-				break;
-			snprintf(msg, len, "--%s takes its value joined to it: --%s=%s",
-				 o->name, o->name, argv[i + 1]);
-			return true;
-		}
+		snprintf(msg, len, "--%s takes its value joined to it: --%s=%s",
+			 o->name, o->name, argv[i + 1]);
+		return true;
 	}
 	return false;
 }
@@ -699,7 +569,7 @@ static void quiet_globals(struct cli *cli, int argc, char **argv)
 {
 	const struct argp quiet = { .options = global_options, .parser = quiet_parse };
 
-	argp_parse(&quiet, argc, argv, ARGP_SILENT, NULL, cli);
+	argp_parse(&quiet, argc, argv, ARGP_SILENT | ARGP_IN_ORDER, NULL, cli);
 }
 
 /* "help [OBJECT [VERB]]" is "[OBJECT [VERB]] --help"; "version" is --version. */
@@ -754,7 +624,8 @@ static int usage_fail(struct cli *cli, const char *command, const char *fmt, ...
  * that reading where it stands.
  */
 static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
-			   int argc, char **argv, const char *object, const char *verb)
+			   const struct cli_line *line, int argc, char **argv,
+			   const char *object, const char *verb)
 {
 	const struct cli_cmd *c;
 	const char *last = NULL;
@@ -770,7 +641,7 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 					      n ? ", " : "", last);
 		last = c->verb;
 	}
-	if (last && !verb && asks_help(argc, argv))
+	if (last && !verb && line->help)
 		return object_help(cli, tables, object);
 	if (!last) {
 		const char *best = NULL;
@@ -804,102 +675,89 @@ static int unknown_command(struct cli *cli, const struct cli_cmd *const *tables,
 static int no_command(struct cli *cli, const struct cli_cmd *const *tables,
 		      const char *doc, int argc, char **argv)
 {
-	char *full_doc, *argv0 = argv[0];
+	struct parse_input in = { .pub.cli = cli };
 	struct argp argp = {
 		.options = global_options,
-		.parser = global_parse,
+		.parser = top_parse,
 		.args_doc = "COMMAND [ARGS...]",
 	};
+	char *full_doc;
 	bool run;
 	int rc;
 
 	full_doc = commands_doc(cli->prog, tables, doc);
 	argp.doc = full_doc;
-	argv[0] = (char *)cli->prog;	/* not the path it was run by */
-	rc = parse_args(cli, &argp, argc, argv, ARGP_NO_ARGS, cli, &run);
-	argv[0] = argv0;
+	rc = parse_args(cli, &argp, argc, argv, ARGP_NO_ARGS, &in, &run);
 	free(full_doc);
 	if (!run)
 		return rc;
 	return usage_fail(cli, NULL, "no command given (see '%s --help')", cli->prog);
 }
 
-bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv)
+static bool known_object(const struct cli_cmd *const *tables, const char *object)
 {
-	int w1, w2;
+	const struct cli_cmd *c;
 
-	find_words(tables, argc, argv, &w1, &w2);
-	return w1 >= 0;
+	for_each_cmd(c, tables)
+		if (strcmp(c->object, object) == 0)
+			return true;
+	return false;
 }
 
-int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
-	     const char *doc, int argc, char **argv)
+/* A word cli_main() leaves out of the parse: a command word, or --program-name's. */
+static bool taken_out(const struct cli_line *line, int i)
 {
-	const struct cli_cmd *cmd = NULL;
-	bool two_words = false, run;
-	int w1, w2, nargc = 0, rc;
-	char **nargv, cmdname[64], *cmd_doc, msg[200];
+	const struct cli_word *w = &line->words[i];
+
+	return w->kind == CLI_WORD_COMMAND ||
+	       (w->option && w->option->name && !strcmp(w->option->name, "program-name") &&
+		(w->kind == CLI_WORD_OPTION || w->kind == CLI_WORD_VALUE));
+}
+
+/* A line cli_scan() refused: one line naming the word, no parse. */
+static int refused(struct cli *cli, const struct cli_cmd *const *tables,
+		   const struct cli_line *line, const char *name, int argc, char **argv)
+{
+	char hint[80], msg[400];
+
+	option_hint(tables, line, hint, sizeof(hint));
+	quiet_globals(cli, argc, argv);
+	snprintf(msg, sizeof(msg), "%s%s", line->error, hint);
+	usage_line(cli, name, msg);
+	return EXIT_USAGE;
+}
+
+static int run_command(struct cli *cli, const struct cli_line *line, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = line->cmd;
+	const struct argp_child children[] = {
+		{ &cli_global_argp, 0, "Global options:", 1 },
+		{ 0 }
+	};
+	struct parse_input in = { .pub.cli = cli, .pub.cmd = cmd };
+	struct argp argp = {
+		.options = cmd->options,
+		.parser = dispatch_parse,
+		.args_doc = cmd->args_doc,
+		.children = children,
+	};
 	const char *env_vm;
-	void *args;
+	char *cmd_doc = NULL;
+	bool run;
+	int rc;
 
-	find_words(tables, argc, argv, &w1, &w2);
-	if (w1 >= 0)
-		cmd = cli_lookup(tables, argv[w1], w2 >= 0 ? argv[w2] : NULL, &two_words);
-	if (cmd)
-		snprintf(cmdname, sizeof(cmdname), "%s%s%s", cmd->object,
-			 two_words ? " " : "", two_words ? cmd->verb : "");
-	if (detached_value(argc, argv, msg, sizeof(msg)) ||
-	    unknown_option(tables, argc, argv, w1 >= 0 ? w1 : argc, msg, sizeof(msg))) {
-		quiet_globals(cli, argc, argv);
-		return usage_fail(cli, cmd ? cmdname : NULL, "%s (see '%s --help')", msg,
-				  cli->prog);
-	}
-	if (!cmd && w1 >= 0 && (!strcmp(argv[w1], "help") || !strcmp(argv[w1], "version")))
-		return help_or_version(cli, tables, doc, argc, argv, w1);
-	if (!cmd && w1 >= 0)
-		return unknown_command(cli, tables, argc, argv, argv[w1],
-				       w2 >= 0 ? argv[w2] : NULL);
-	if (!cmd)
-		return no_command(cli, tables, doc, argc, argv);
-
-	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
-	args = calloc(1, cmd->args_size ? cmd->args_size : 1);
+	in.pub.args = calloc(1, cmd->args_size ? cmd->args_size : 1);
 	if (asprintf(&cmd_doc, "%s%s%s", cmd->summary,
 		     cmd->alias_of ? "\vAlias of: " : "",
 		     cmd->alias_of ? cmd->alias_of : "") < 0)
 		cmd_doc = NULL;
-	if (!nargv || !args || !cmd_doc) {
-		fprintf(stderr, "%s: out of memory\n", cli->prog);
-		rc = EXIT_OSERR;
+	if (!in.pub.args || !cmd_doc) {
+		rc = cli_fail(cli, EXIT_OSERR, "out of memory");
 		goto out;
 	}
-	/* argv[0] becomes "prog object verb" so argp's usage line reads right. */
-	char prog_and_cmd[160];
-
-	snprintf(prog_and_cmd, sizeof(prog_and_cmd), "%s %s", cli->prog, cmdname);
-	nargv[nargc++] = prog_and_cmd;
-	for (int i = 1; i < argc; i++)
-		if (i != w1 && !(two_words && i == w2))
-			nargv[nargc++] = argv[i];
-
-	{
-		const struct argp_child children[] = {
-			{ &cli_global_argp, 0, "Global options:", 1 },
-			{ 0 }
-		};
-		struct cli_parse input = { .cli = cli, .args = args, .cmd = cmd };
-		struct argp argp = {
-			.options = cmd->options,
-			.parser = dispatch_parse,
-			.args_doc = cmd->args_doc,
-			.doc = cmd_doc,
-			.children = children,
-		};
-
-		cli->nvms = 0;
-		cli->command = cmdname;
-		rc = parse_args(cli, &argp, nargc, nargv, 0, &input, &run);
-	}
+	argp.doc = cmd_doc;
+	cli->nvms = 0;
+	rc = parse_args(cli, &argp, argc, argv, 0, &in, &run);
 	/* $UPCALL_VM stands in for --vm: a glob or an @GROUP there works too */
 	env_vm = getenv("UPCALL_VM");
 	if (run && !cli->nvms && env_vm && *env_vm && cli_add_vm(cli, env_vm)) {
@@ -907,12 +765,84 @@ int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 		run = false;
 	}
 	if (run)
-		rc = cli_fleet_wanted(cli) ? cli_fleet_run(cli, cmd, args) : cmd->run(cli, args);
-	cli->command = NULL;
+		rc = cli_fleet_wanted(cli) ? cli_fleet_run(cli, cmd, in.pub.args) :
+					   cmd->run(cli, in.pub.args);
 out:
 	free(cmd_doc);
-	free(args);
+	free(in.pub.args);
+	return rc;
+}
+
+/*
+ * cli_scan() finds the command words and refuses what getopt would;
+ * the line, without the command words (and without --program-name,
+ * which names the program here), then goes to the command's argp.
+ */
+static int main_line(struct cli *cli, const struct cli_cmd *const *tables,
+		     const char *doc, const struct cli_line *line, int argc, char **argv)
+{
+	const char *object = line->object >= 0 ? argv[line->object] : NULL;
+	const char *verb = line->verb >= 0 ? argv[line->verb] : NULL;
+	char cmdname[64], prog_and_cmd[160], msg[200], **nargv;
+	int nargc = 1, rc;
+
+	if (line->prog) {
+		const char *slash = strrchr(line->prog, '/');
+
+		cli->prog = slash && slash[1] ? slash + 1 : line->prog;
+	}
+	if (line->cmd)
+		snprintf(cmdname, sizeof(cmdname), "%s%s%s", line->cmd->object,
+			 line->two_words ? " " : "", line->two_words ? line->cmd->verb : "");
+	if (detached_value(line, argc, argv, msg, sizeof(msg))) {
+		quiet_globals(cli, argc, argv);
+		return usage_fail(cli, line->cmd ? cmdname : NULL, "%s (see '%s --help')",
+				  msg, cli->prog);
+	}
+	/* a refusal after words that name no command: that is the error */
+	if (line->bad >= 0 && !line->bad_after &&
+	    (!object || line->bad < line->object || known_object(tables, object)))
+		return refused(cli, tables, line, cli->prog, argc, argv);
+	if (!line->cmd && object && (!strcmp(object, "help") || !strcmp(object, "version")))
+		return help_or_version(cli, tables, doc, argc, argv, line->object);
+	if (!line->cmd && object)
+		return unknown_command(cli, tables, line, argc, argv, object, verb);
+
+	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	if (!nargv)
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	for (int i = 1; i < argc; i++)
+		if (!taken_out(line, i))
+			nargv[nargc++] = argv[i];
+	if (!line->cmd) {
+		nargv[0] = (char *)cli->prog;	/* not the path it was run by */
+		rc = no_command(cli, tables, doc, nargc, nargv);
+		free(nargv);
+		return rc;
+	}
+	/* argv[0] is "prog object verb", so argp's usage line reads right */
+	snprintf(prog_and_cmd, sizeof(prog_and_cmd), "%s %s", cli->prog, cmdname);
+	nargv[0] = prog_and_cmd;
+	cli->command = cmdname;
+	if (line->bad >= 0)
+		rc = refused(cli, tables, line, prog_and_cmd, argc, argv);
+	else
+		rc = run_command(cli, line, nargc, nargv);
+	cli->command = NULL;
 	free(nargv);
+	return rc;
+}
+
+int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
+	     const char *doc, int argc, char **argv)
+{
+	struct cli_line line;
+	int rc;
+
+	if (cli_scan(tables, argc, argv, &line))
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	rc = main_line(cli, tables, doc, &line, argc, argv);
+	cli_line_free(&line);
 	return rc;
 }
 

@@ -89,14 +89,56 @@ void cli_init(struct cli *cli, const char *prog);
 void cli_free(struct cli *cli);
 
 /*
- * Find the command in argv (global options may come before or after it),
- * parse it with its own argp plus the global options, and run it.  A
- * usage error is one line on cli->err and 64; help is 0, and runs nothing.
+ * Find the command words in argv with cli_scan() (global options before
+ * them; the command's and the global ones after them, in any order), parse
+ * the rest with the command's own argp plus the global options, and run
+ * it.  A usage error is one line on cli->err and 64; help is 0, and runs
+ * nothing.
  */
 int cli_main(struct cli *cli, const struct cli_cmd *const *tables,
 	     const char *doc, int argc, char **argv);
-/* Does argv name a command (known or not), or only options? */
-bool cli_has_command(const struct cli_cmd *const *tables, int argc, char **argv);
+/*
+ * A command line as argp reads it, for the CLI, the shell and completion
+ * alike.  argp itself reads it (getopt's abbreviations, clusters such as
+ * -vt5, --opt=VALUE, "--", argp's own --help, --usage, --version and
+ * --program-name), in order whatever POSIXLY_CORRECT says: the global
+ * options up to the command words, then the rest with the command's
+ * options too.  Nothing is printed and no option is applied.
+ */
+enum cli_word_kind {
+	CLI_WORD_UNREAD,	/* after a refused word, or after unknown command words */
+	CLI_WORD_OPTION,	/* an option word (with its value, if joined) */
+	CLI_WORD_VALUE,		/* the separate value of the option before it */
+	CLI_WORD_COMMAND,	/* a command word */
+	CLI_WORD_ARG,		/* an argument of the command */
+	CLI_WORD_QUOTE,		/* "--": every word after it is an argument */
+};
+
+struct cli_word {
+	enum cli_word_kind kind;
+	const struct argp_option *option;	/* the (last) option of an option or value word */
+};
+
+struct cli_line {
+	const struct cli_cmd *cmd;	/* NULL: no command words, or unknown ones */
+	bool two_words;			/* the command has a verb */
+	int object, verb;		/* argv indexes of the command words, or -1 */
+	int nargs;			/* arguments of the command */
+	bool help;			/* --help, -? or --usage */
+	bool version;			/* --version or -V */
+	const char *prog;		/* --program-name NAME, or NULL */
+	int bad;			/* argv index of the first refused word, or -1 */
+	bool bad_after;			/* refused by the command's reading */
+	const struct argp_option *pending;	/* refused: the last word waits for its value */
+	char error[256];		/* why it was refused, as a usage error says it */
+	char unknown[40];		/* the name of an unknown long option, for a hint */
+	struct cli_word *words;		/* one per argv word */
+};
+
+/* 0, or -ENOMEM; free with cli_line_free(). */
+int cli_scan(const struct cli_cmd *const *tables, int argc, char **argv,
+	     struct cli_line *line);
+void cli_line_free(struct cli_line *line);
 const struct cli_cmd *cli_lookup(const struct cli_cmd *const *tables,
 				  const char *object, const char *verb,
 				  bool *two_words);

@@ -64,41 +64,6 @@ static const struct cli_cmd *const *tables(void)
 	return (const struct cli_cmd *const *)shell.tables;
 }
 
-static const struct argp_option *option_in(const struct argp_option *o,
-					   const char *word)
-{
-	size_t n = strcspn(word + 2, "=");
-
-	for (; o && (o->name || o->key); o++) {
-		if (word[1] == '-' && o->name && strlen(o->name) == n &&
-		    strncmp(o->name, word + 2, n) == 0)
-			return o;
-		if (word[1] != '-' && o->key == word[1])
-			return o;
-	}
-	return NULL;
-}
-
-/* The global or command option @word (-x, --name, --name=...) names. */
-static const struct argp_option *find_option(const char *word)
-{
-	const struct argp_option *o = option_in(cli_global_argp.options, word);
-	const struct cli_cmd *c;
-
-	for_each_cmd(c, tables())
-		if (!o)
-			o = option_in(c->options, word);
-	return o;
-}
-
-static bool takes_value(const char *word)
-{
-	const struct argp_option *o = find_option(word);
-
-	return o && o->arg && !(o->flags & OPTION_ARG_OPTIONAL) && !strchr(word, '=') &&
-	       (word[1] == '-' || !word[2]);
-}
-
 /* Names a command accepts only: no control characters reach the terminal. */
 static void add_name(void *data, const char *name, bool group)
 {
@@ -176,7 +141,7 @@ static void add_verbs(const char *object)
 }
 
 /* Argument @i of @cmd, from its args_doc: "on|off", "COMMAND", "TARGET"... */
-static void add_argument(const struct cli_cmd *cmd, int i, char **words)
+static void add_argument(const struct cli_cmd *cmd, int i, const char *prev)
 {
 	char doc[64], *save = NULL, *w;
 
@@ -188,8 +153,8 @@ static void add_argument(const struct cli_cmd *cmd, int i, char **words)
 		return;
 	if (strncmp(w, "COMMAND", 7) == 0 && i == 0)
 		add_objects();
-	else if (strncmp(w, "COMMAND", 7) == 0 && i == 1)
-		add_verbs(words[-1]);
+	else if (strncmp(w, "COMMAND", 7) == 0 && i == 1 && prev)
+		add_verbs(prev);
 	else if (strchr(w, '|'))
 		for (char *s2 = NULL, *v = strtok_r(w, "|", &s2); v; v = strtok_r(NULL, "|", &s2))
 			add(v);
@@ -197,38 +162,52 @@ static void add_argument(const struct cli_cmd *cmd, int i, char **words)
 		add_values(w);
 }
 
-/* Complete the word after @argv (the words before it, argv[0] the program). */
+/* The last argument before the word being completed, or NULL. */
+static const char *last_argument(const struct cli_line *line, int argc, char **argv)
+{
+	for (int i = argc - 1; i > 0; i--)
+		if (line->words[i].kind == CLI_WORD_ARG)
+			return argv[i];
+	return NULL;
+}
+
+/*
+ * Complete the word after @argv (the words before it, argv[0] the
+ * program), read as cli_main() reads a line: cli_scan() says which words
+ * are options, values, command words and arguments.
+ */
 static void collect(int argc, char **argv, bool after_equals)
 {
-	char *words[8];
-	int nw = 0;
-	const char *prev = argc > 1 ? argv[argc - 1] : "";
-	const struct argp_option *o = prev[0] == '-' ? find_option(prev) : NULL;
-	const struct cli_cmd *cmd = NULL;
-	bool two = false;
+	const struct cli_cmd *const *t = tables();
+	const struct argp_option *value_of = NULL;
+	struct cli_line line;
 
-	for (int i = 1; i < argc && nw < 8; i++) {
-		if (argv[i][0] != '-')
-			words[nw++] = argv[i];
-		else if (takes_value(argv[i]) && i + 1 < argc)
-			i++;
-	}
-	if (nw)
-		cmd = cli_lookup(tables(), words[0], nw > 1 ? words[1] : NULL, &two);
-	if (o && o->name && (after_equals || takes_value(prev)))
-		add_values(o->name);
-	else if (cands.text[0] == '-' && cmd)
-		add_options(cmd->options);
-	else if (nw == 0)
+	if (cli_scan(t, argc, argv, &line))
+		return;
+	if (after_equals && argc > 1 && line.words[argc - 1].kind == CLI_WORD_OPTION)
+		value_of = line.words[argc - 1].option;	/* "--vm=" */
+	else if (!after_equals && line.pending)
+		value_of = line.pending;		/* "--vm ", "-vo " */
+	if (value_of) {
+		if (value_of->name)
+			add_values(value_of->name);
+	} else if (cands.text[0] == '-') {
+		if (line.cmd)
+			add_options(line.cmd->options);
+	} else if (line.bad >= 0) {
+		/* a refused word before: nothing reads right after it */
+	} else if (line.object < 0) {
 		add_objects();
-	else if (!cmd && nw == 1)
-		add_verbs(words[0]);
-	else if (cmd)
-		add_argument(cmd, nw - (two ? 2 : 1), words + nw);
-	if (cands.text[0] == '-' && !(o && after_equals)) {
+	} else if (!line.cmd && line.verb < 0) {
+		add_verbs(argv[line.object]);
+	} else if (line.cmd) {
+		add_argument(line.cmd, line.nargs, last_argument(&line, argc, argv));
+	}
+	if (cands.text[0] == '-' && !value_of) {
 		add_options(cli_global_argp.options);
 		add("--help");
 	}
+	cli_line_free(&line);
 }
 
 static char **complete(const char *text, int start, int end)

@@ -217,6 +217,8 @@ static int run_line(struct cli *cli, const char *line)
 	uint64_t start = now_ns(), requests = session_stat(cli, UPCALL_STAT_REQUESTS);
 	uint64_t connects = session_stat(cli, UPCALL_STAT_CONNECTS);
 	const struct upcall_session *before = cli->session;
+	struct cli_line words;
+	const char *object;
 
 	if (!argv)
 		return cli_fail(cli, strcmp(err, "out of memory") ? EXIT_USAGE : EXIT_OSERR,
@@ -225,12 +227,18 @@ static int run_line(struct cli *cli, const char *line)
 		free_words(argv);
 		return EXIT_DONE;
 	}
-	if (!cli_has_command((const struct cli_cmd *const *)shell.tables, argc, argv)) {
+	if (cli_scan((const struct cli_cmd *const *)shell.tables, argc, argv, &words)) {
+		free_words(argv);
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	}
+	object = words.object >= 0 ? argv[words.object] : NULL;
+	cli_line_free(&words);
+	if (!object && words.bad < 0) {
 		free_words(argv);
 		return cli_fail(cli, EXIT_USAGE, "no command given (type 'help')");
 	}
 	restore_globals(cli);
-	if (!is_shell_cmd(argv[1]))
+	if (!object || !is_shell_cmd(object))
 		shell_note_drop(cli);
 	rc = cli_main(cli, (const struct cli_cmd *const *)shell.tables, upcallctl_doc,
 		      argc, argv);
@@ -240,7 +248,7 @@ static int run_line(struct cli *cli, const char *line)
 	if (cli->session != before || session_stat(cli, UPCALL_STAT_CONNECTS) < connects ||
 	    session_stat(cli, UPCALL_STAT_REQUESTS) < requests)
 		requests = connects = 0;
-	if (cli->session && strcmp(argv[1], "status"))
+	if (cli->session && (!object || strcmp(object, "status")))
 		note_round_trip(cli, argc, argv, rc, requests, connects);
 	drop_line_session(cli);
 	restore_globals(cli);
@@ -444,27 +452,17 @@ static int run_shell(struct cli *cli, void *args)
 	return rc;
 }
 
-static const char *const help_words[] = { "--help", "--usage", "--version", NULL };
-
-/* A word that asks for help: "-?", "-V", or a prefix of a help option. */
-static bool asks_help(const char *w)
-{
-	if (strcmp(w, "-?") == 0 || strcmp(w, "-V") == 0)
-		return true;
-	for (const char *const *h = help_words; *h && strlen(w) > 2; h++)
-		if (strncmp(*h, w, strlen(w)) == 0)
-			return true;
-	return false;
-}
-
+/* No command words, no help asked for, nothing refused: on a terminal, the shell. */
 bool shell_by_default(int argc, char **argv)
 {
-	if (!isatty(STDIN_FILENO) || cli_has_command(upcallctl_tables, argc, argv))
+	struct cli_line line;
+	bool shell_wanted;
+
+	if (!isatty(STDIN_FILENO) || cli_scan(upcallctl_tables, argc, argv, &line))
 		return false;
-	for (int i = 1; i < argc; i++)
-		if (asks_help(argv[i]))
-			return false;
-	return true;
+	shell_wanted = line.object < 0 && line.bad < 0 && !line.help && !line.version;
+	cli_line_free(&line);
+	return shell_wanted;
 }
 
 int shell_start(struct cli *cli, int argc, char **argv)
