@@ -80,10 +80,15 @@ jq_out() {
 	run "$UPCALLCTL" -o json cpu
 	run jq_out '.command'
 	assert_output '"cpu"'
-	run "$UPCALLCTL" -o json --bogus cpu add 1
+	run "$UPCALLCTL" -o json cpu add 1 --bogus
 	assert_failure 64
 	run jq_out '[.command, .exit_code]'
 	assert_output '["cpu add",64]'
+	# reading stops at the word refused, as getopt's does
+	run "$UPCALLCTL" -o json --bogus cpu add 1
+	assert_failure 64
+	run jq_out '[.command, .exit_code]'
+	assert_output '[null,64]'
 	run "$UPCALLCTL" -o json frob
 	assert_failure 64
 	run jq_out '[.command, .exit_code]'
@@ -99,7 +104,7 @@ jq_out() {
 	assert_failure 64
 	run jq_out '.command'
 	assert_output '"set-count"'
-	run "$MEMCTL" -o json --frob add 128M
+	run "$MEMCTL" -o json add 128M --frob
 	assert_failure 64
 	run jq_out '.command'
 	assert_output '"add"'
