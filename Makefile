@@ -127,8 +127,8 @@ $(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(COMMON_OBJ) $(STL
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
-# parse.o: the JSON of unsigned 64-bit numbers, which QMP addresses are
-$(B)/upcall-stub: $(STUB_OBJ) $(B)/cmd/common/parse.o $(STLIB)
+# json.o: the JSON of unsigned 64-bit numbers, which QMP addresses are
+$(B)/upcall-stub: $(STUB_OBJ) $(B)/cmd/common/json.o $(STLIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ -ljansson
 
 $(B)/tests/%: tests/unit/%.c $(INTLIB) tests/unit/tap.h

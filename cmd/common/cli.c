@@ -948,47 +948,6 @@ void cli_set(struct cli *cli, const char *key, json_t *value)
 		json_decref(value);
 }
 
-/* The length of the UTF-8 sequence at @p that jansson accepts, or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 :
-		   *p >= 0xe0 && *p <= 0xef ? 3 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
-
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;	/* overlong, surrogate, above U+10FFFF */
-	return n;
-}
-
-json_t *json_text(const char *s)
-{
-	json_t *j = s ? json_string(s) : NULL;
-	char *buf, *o;
-
-	if (j || !s || !(buf = malloc(strlen(s) * 3 + 1)))
-		return j;
-	o = buf;
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_len(p);
-
-		if (n) {
-			memcpy(o, p, n);
-			p += n;
-			o += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
-			p++;
-			o += 3;
-		}
-	}
-	*o = '\0';
-	j = json_string(buf);
-	free(buf);
-	return j;
-}
 
 void cli_say(struct cli *cli, const char *fmt, ...)
 {

@@ -24,7 +24,8 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "json.h"
+#include "parse.h"
 #include "topology.h"
 #include "vmm.h"
 

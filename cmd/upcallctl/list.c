@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* upcallctl cpu list | mem list | mmio list | pci list: what the guest has. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,28 +102,62 @@ static int run_mem_list(struct cli *cli, void *args)
 	return cli_finish(cli, UPCALL_OK);
 }
 
+/* The MMIO or PCI list, whatever its length: libupcall says how many there are. */
+typedef enum upcall_status (*query_fn)(struct upcall_session *s, void *devs,
+				       size_t max, size_t *count);
+
+static enum upcall_status query_mmio(struct upcall_session *s, void *devs,
+				     size_t max, size_t *count)
+{
+	return upcall_query_mmio(s, devs, max, count);
+}
+
+static enum upcall_status query_pci(struct upcall_session *s, void *devs,
+				    size_t max, size_t *count)
+{
+	return upcall_query_pci(s, devs, max, count);
+}
+
+/*
+ * Read the whole list into *@devs (malloc'd, entries of @size bytes): a
+ * longer list than there was room for is read again with room for it.
+ * -ENOMEM, or the query's status.
+ */
+static int read_list(struct upcall_session *s, query_fn query, size_t size,
+		     void **devs, size_t *n, enum upcall_status *st)
+{
+	size_t room;
+
+	*devs = NULL;
+	*n = LIST_ROOM;
+	do {
+		room = *n;
+		free(*devs);
+		*devs = room ? calloc(room, size) : NULL;
+		if (room && !*devs)
+			return -ENOMEM;
+		*st = query(s, *devs, room, n);
+	} while (*st == UPCALL_OK && *n > room);
+	return 0;
+}
+
 static int run_mmio_list(struct cli *cli, void *args)
 {
-	struct upcall_mmio_dev *devs = NULL;
+	struct upcall_mmio_dev *devs;
+	void *buf;
 	struct upcall_session *s;
 	enum upcall_status st;
-	size_t n = LIST_ROOM, room;
 	json_t *list;
 	char win[96];
+	size_t n;
 	int rc = cli_session(cli, &s);
 
 	(void)args;
 	if (rc)
 		return rc;
-	/* A longer list than there was room for: read it again with room for it. */
-	do {
-		room = n;
-		free(devs);
-		devs = room ? calloc(room, sizeof(*devs)) : NULL;
-		if (room && !devs)
-			return cli_fail(cli, EXIT_OSERR, "out of memory");
-		st = upcall_query_mmio(s, devs, room, &n);
-	} while (st == UPCALL_OK && n > room);
+	if (read_list(s, query_mmio, sizeof(*devs), &buf, &n, &st))
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	devs = buf;
 	if (st) {
 		free(devs);
 		return query_failed(cli, s, st, "virtio-mmio devices", UPCALL_MSG_QUERY_MMIO);
@@ -162,10 +197,11 @@ static json_t *pci_json(const struct upcall_pci_dev *d, const char *addr)
 
 static int run_pci_list(struct cli *cli, void *args)
 {
-	struct upcall_pci_dev *devs = NULL;
+	struct upcall_pci_dev *devs;
+	void *buf;
 	struct upcall_session *s;
 	enum upcall_status st;
-	size_t n = LIST_ROOM, room, added = 0;
+	size_t n, added = 0;
 	json_t *list;
 	char addr[32];
 	int rc = cli_session(cli, &s);
@@ -173,14 +209,9 @@ static int run_pci_list(struct cli *cli, void *args)
 	(void)args;
 	if (rc)
 		return rc;
-	do {
-		room = n;
-		free(devs);
-		devs = room ? calloc(room, sizeof(*devs)) : NULL;
-		if (room && !devs)
-			return cli_fail(cli, EXIT_OSERR, "out of memory");
-		st = upcall_query_pci(s, devs, room, &n);
-	} while (st == UPCALL_OK && n > room);
+	if (read_list(s, query_pci, sizeof(*devs), &buf, &n, &st))
+		return cli_fail(cli, EXIT_OSERR, "out of memory");
+	devs = buf;
 	if (st) {
 		free(devs);
 		return query_failed(cli, s, st, "PCI devices", UPCALL_MSG_QUERY_PCI);
