@@ -102,7 +102,7 @@ mmio() {
 	assert_success
 	assert_output $'1 virtio-mmio device added through upcall\n  0xfeb00e00-0xfeb00fff (512) IRQ 12'
 	run gctl -o json mmio list
-	assert_output --partial '"devices":[{"base":4272950784,"size":512,"irq":12,'
+	assert_output --partial '"devices":[{"base":4272950784,"base_hex":"0xfeb00e00","size":512,"size_hex":"0x200","irq":12}]'
 	# The wire: a page from past the end is empty, a pad that is not zero refused.
 	run graw list mmio 1
 	assert_output 'ret 0 size 16 total 1 start 1 count 0'

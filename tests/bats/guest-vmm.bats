@@ -147,7 +147,7 @@ print(" ".join("%s@%#x+%#x" % (d["data"].get("id"), d["data"]["addr"], d["data"]
 	before=$(mem_total_kb)
 	run vm memctl -o json add 256M
 	assert_success
-	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"size":268435456,"created":false}'
+	assert_output --partial '"vmm":{"dimm":"upcall-dimm0","base":4294967296,"base_hex":"0x100000000","size":268435456,"size_hex":"0x10000000","created":false}'
 	[ $(($(mem_total_kb) - before)) -eq 262144 ] || fail "MemTotal did not grow by 256 MiB"
 	assert_equal "$(qemu_dimms)" "upcall-dimm0@0x100000000+0x10000000"
 	run vm memctl del 256M --base 0x100000000
