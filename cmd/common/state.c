@@ -661,7 +661,7 @@ static int read_record(struct vm_record *r, struct vm_state *st, char *err, size
 	yaml_document_t doc;
 	struct stat sb;
 	int fd, rc = -1;
-	FILE *f;
+	FILE *f = NULL;
 
 	snprintf(name, sizeof(name), "%s.yaml", r->e->name);
 	fd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
